@@ -1,0 +1,148 @@
+/* proto.h — smm wire protocol v1: the types, names and limits shared by
+ * the request parser (request.h), the reply builder (reply.h), the server
+ * and the client. Pure data: no I/O, no threads, no libevent.
+ *
+ * Integers on the wire are kept within I-JSON's exact range (RFC 7493,
+ * |n| <= 2^53-1) so that every JSON implementation reads them exactly;
+ * in C they are 64-bit everywhere. */
+#ifndef SMM_PROTO_H
+#define SMM_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SMM_PROTO_VERSION 1
+
+/* Largest integer a request may carry: 2^53-1, exact in every JSON reader. */
+#define SMM_PROTO_MAX_INT 9007199254740991ULL
+/* Largest thread id: the seed's ids are C ints. */
+#define SMM_PROTO_MAX_ID 2147483647LL
+/* A block key is 64 random bits, sent as 16 lowercase hex digits. */
+#define SMM_PROTO_KEY_HEX 16
+/* Admin tokens longer than this are rejected unread: no real token needs more. */
+#define SMM_PROTO_MAX_TOKEN 256
+/* JSON nesting deeper than this is refused before parsing, so a hostile
+ * line cannot drive the parser's recursion deep. */
+#define SMM_PROTO_MAX_DEPTH 32
+/* A tag is echoed verbatim; its serialised form may not exceed this. */
+#define SMM_PROTO_MAX_TAG 1024
+/* One dump reply carries at most this many bytes of memory (1 MiB). */
+#define SMM_PROTO_MAX_DUMP (1024u * 1024u)
+/* Default and hard bounds for the server's line limit. */
+#define SMM_PROTO_DEFAULT_MAX_LINE 65536
+/* Human error messages are cut to this length. */
+#define SMM_PROTO_MAX_MESSAGE 160
+
+enum smm_op {
+	SMM_OP_PING,
+	SMM_OP_MALLOC,
+	SMM_OP_FILL,
+	SMM_OP_FREE,
+	SMM_OP_DUMP,
+	SMM_OP_STATS,
+	SMM_OP_RESET,
+	SMM_OP_STOP, /* internal: never parsed from the wire; ends the allocator thread */
+};
+
+/* Error codes, in the order PROTOCOL.md lists them. SMM_ERR_NONE is success. */
+enum smm_err {
+	SMM_ERR_NONE,
+	SMM_ERR_BAD_JSON,    /* not JSON, or not an object */
+	SMM_ERR_BAD_REQUEST, /* missing or invalid field */
+	SMM_ERR_UNKNOWN_OP,  /* "op" names no operation */
+	SMM_ERR_NO_MEMORY,   /* not enough space for a malloc */
+	SMM_ERR_BAD_ADDR,    /* no live block starts at "addr" */
+	SMM_ERR_FORBIDDEN,   /* wrong key or admin token */
+	SMM_ERR_TOO_LARGE,   /* line longer than the server's limit */
+	SMM_ERR_BUSY,        /* server at a limit (connections) */
+	SMM_ERR_COUNT
+};
+
+/* smm_err_name returns the wire name of err ("bad_json", ...); "none" for
+ * SMM_ERR_NONE and "unknown" for values out of range. Static storage. */
+const char *smm_err_name(enum smm_err err);
+
+/* smm_err_from_name returns the code whose wire name is name, or
+ * SMM_ERR_COUNT when none matches. */
+enum smm_err smm_err_from_name(const char *name);
+
+/* smm_op_name returns the wire name of op ("malloc", ...). Static storage. */
+const char *smm_op_name(enum smm_op op);
+
+/* A parsed request. Fields an op does not use are zero. */
+struct smm_request {
+	enum smm_op op;
+	int64_t id;        /* malloc: owner id, 0..SMM_PROTO_MAX_ID */
+	uint64_t size;     /* malloc: bytes, >= 1 */
+	uint64_t addr;     /* fill, free: block start */
+	uint64_t key;      /* fill, free: the block's key */
+	char fill_char;    /* fill: explicit character, 0 when absent */
+	uint64_t offset;   /* dump: window start */
+	uint64_t length;   /* dump: window length; has_length says if given */
+	bool has_length;
+	bool blocks;       /* dump: list blocks too */
+	char token[SMM_PROTO_MAX_TOKEN + 1]; /* reset: admin token, NUL-terminated */
+	size_t token_len;
+	char *tag;         /* the "tag" value as compact JSON, malloc'd, or NULL */
+};
+
+/* One live block as reported by dump. Keys are never reported. */
+struct smm_block_info {
+	uint64_t addr;
+	uint64_t size;
+	int64_t id;
+};
+
+/* Counters reported by stats. The allocator thread fills the arena part,
+ * the event loop the connection part. */
+struct smm_stats {
+	uint64_t memory_size, used, free, largest_free, blocks, free_extents;
+	uint64_t granted, denied;
+	const char *policy; /* static storage */
+	uint64_t requests, connections, queue_depth, uptime_ms;
+	uint64_t bad_requests, too_large, rejected_connections;
+	uint64_t output_paused, idle_closed, accept_paused;
+};
+
+/* The answer to one request: the seed's thread_message slot, grown up. */
+struct smm_reply {
+	enum smm_err err;
+	char message[SMM_PROTO_MAX_MESSAGE]; /* for errors; empty = default text */
+	uint64_t addr, size;                 /* malloc, fill, free */
+	int64_t id;                          /* malloc */
+	uint64_t key;                        /* malloc */
+	/* dump: memory[0..length) is the window [offset, offset+length) of an
+	 * arena of memory_size bytes; malloc'd, owned by the reply. */
+	char *memory;
+	uint64_t offset, length, memory_size;
+	bool truncated;
+	struct smm_block_info *blocks; /* dump with blocks: malloc'd, owned */
+	size_t nblocks;
+	bool has_blocks;
+	struct smm_stats stats; /* stats */
+	uint64_t freed;         /* reset: blocks freed */
+};
+
+/* smm_request_clear frees what req owns (its tag) and zeroes it. */
+void smm_request_clear(struct smm_request *req);
+
+/* smm_reply_clear frees what rep owns (memory, blocks) and zeroes it. */
+void smm_reply_clear(struct smm_reply *rep);
+
+/* smm_reply_fail sets rep to error err with message msg (NULL: the
+ * default text for err). Returns -1 so callers can `return smm_reply_fail(..)`. */
+int smm_reply_fail(struct smm_reply *rep, enum smm_err err, const char *msg);
+
+/* smm_id_char returns the seed's character for owner id: 0-9, A-Z, a-z,
+ * wrapping modulo 62. */
+char smm_id_char(int64_t id);
+
+/* smm_key_parse reads a key written as exactly SMM_PROTO_KEY_HEX hex
+ * digits. Returns 0 and sets *key, or -1 (nothing set). */
+int smm_key_parse(const char *s, size_t len, uint64_t *key);
+
+/* smm_key_format writes key as SMM_PROTO_KEY_HEX lowercase hex digits and a NUL. */
+void smm_key_format(uint64_t key, char out[SMM_PROTO_KEY_HEX + 1]);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh — install the Debian 12 packages smm needs; the single list.
+#   scripts/deps.sh build    compile smm (also what the Docker build stage uses)
+#   scripts/deps.sh test     build + run every test, sanitizer build and fuzzer
+# Packages already present are not fetched again. Needs root (or sudo).
+set -eu
+
+build="build-essential cmake pkg-config libevent-dev libcjson-dev"
+test="$build libcmocka-dev clang libclang-rt-14-dev python3 netcat-openbsd docker-compose man-db"
+
+case "${1:-build}" in
+build) pkgs=$build ;;
+test) pkgs=$test ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps.sh: installing$missing" >&2
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,29 @@
+/* allocator.h — the allocator thread: the seed's server thread. It alone
+ * touches the arena. It takes every queued job in one go, answers each,
+ * hands the batch back and wakes the event loop once per batch. */
+#ifndef SMM_ALLOCATOR_H
+#define SMM_ALLOCATOR_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "queue.h"
+
+struct smm_allocator; /* opaque */
+
+/* smm_allocator_start starts the thread. It pops jobs (struct smm_job)
+ * from requests, runs each on arena, pushes each batch onto replies and,
+ * when replies was empty, writes 1 to the eventfd notify_fd. A job whose
+ * op is SMM_OP_STOP ends the thread after its batch is handed back.
+ * Returns the handle, or NULL with a reason in err. arena, the queues and
+ * notify_fd stay the caller's and must outlive the thread. */
+struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
+					  struct smm_queue *requests,
+					  struct smm_queue *replies, int notify_fd,
+					  char *err, size_t errlen);
+
+/* smm_allocator_join waits for the thread to end (after a stop job was
+ * queued) and frees the handle. */
+void smm_allocator_join(struct smm_allocator *al);
+
+#endif

@@ -1,0 +1,251 @@
+/* arena.c — bytes, blocks and policy together: the seed's 150-byte memory
+ * with its bookkeeping.
+ *
+ * Free bytes are stored as 0 and shown as the filler. That lets the arena
+ * be anonymous memory the kernel hands out zeroed on first touch, and lets
+ * a large free or a reset give pages back (MADV_DONTNEED) instead of
+ * writing them. Written bytes are always printable, so never 0. */
+#include "arena.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "keys.h"
+
+struct smm_arena {
+	uint64_t size, used, granted, denied;
+	char filler;
+	char *bytes;
+	const struct smm_policy_ops *ops;
+	struct smm_policy *policy;
+	struct smm_blocks *blocks;
+	struct smm_keys keys;
+};
+
+/* Scrubbing this much or more returns whole pages to the kernel. */
+#define SCRUB_MADVISE_MIN (256u * 1024u)
+
+struct smm_arena *smm_arena_new(const struct smm_arena_config *cfg, char *err, size_t errlen)
+{
+	struct smm_arena *a = NULL;
+
+	if (cfg->size == 0 || cfg->align == 0 || (cfg->align & (cfg->align - 1)) != 0 ||
+	    cfg->filler < 0x21 || cfg->filler > 0x7e || !cfg->policy) {
+		snprintf(err, errlen, "invalid arena configuration");
+		return NULL;
+	}
+	a = calloc(1, sizeof *a);
+	if (!a)
+		goto oom;
+	a->size = cfg->size;
+	a->filler = cfg->filler;
+	a->ops = cfg->policy;
+	a->bytes = mmap(NULL, cfg->size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (a->bytes == MAP_FAILED) {
+		a->bytes = NULL;
+		goto oom;
+	}
+	a->policy = a->ops->create(cfg->size, cfg->align);
+	a->blocks = smm_blocks_new();
+	if (!a->policy || !a->blocks)
+		goto oom;
+	return a;
+oom:
+	snprintf(err, errlen, "cannot reserve %llu bytes of memory",
+		 (unsigned long long)cfg->size);
+	smm_arena_destroy(a);
+	return NULL;
+}
+
+void smm_arena_destroy(struct smm_arena *a)
+{
+	if (!a)
+		return;
+	if (a->bytes)
+		munmap(a->bytes, a->size);
+	if (a->policy)
+		a->ops->destroy(a->policy);
+	smm_blocks_destroy(a->blocks);
+	free(a);
+}
+
+static void scrub(struct smm_arena *a, uint64_t addr, uint64_t len)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t lo = (addr + page - 1) & ~(page - 1);
+	uint64_t hi = (addr + len) & ~(page - 1);
+
+	if (len >= SCRUB_MADVISE_MIN && lo < hi &&
+	    madvise(a->bytes + lo, hi - lo, MADV_DONTNEED) == 0) {
+		memset(a->bytes + addr, 0, lo - addr);
+		memset(a->bytes + hi, 0, addr + len - hi);
+		return;
+	}
+	memset(a->bytes + addr, 0, len);
+}
+
+static void describe(const struct smm_block *b, struct smm_block_info *out)
+{
+	out->addr = b->addr;
+	out->size = b->size;
+	out->id = b->id;
+}
+
+enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
+			     struct smm_block_info *out, uint64_t *key)
+{
+	struct smm_block b = { .id = id };
+
+	if (smm_keys_next(&a->keys, &b.key) < 0)
+		goto denied;
+	if (a->ops->alloc(a->policy, size, &b.addr, &b.size) < 0)
+		goto denied;
+	if (smm_blocks_insert(a->blocks, &b) < 0) {
+		a->ops->release(a->policy, b.addr, b.size);
+		goto denied;
+	}
+	a->used += b.size;
+	a->granted++;
+	describe(&b, out);
+	*key = b.key;
+	return SMM_ERR_NONE;
+denied:
+	a->denied++;
+	return SMM_ERR_NO_MEMORY;
+}
+
+static enum smm_err lookup(struct smm_arena *a, uint64_t addr, uint64_t key,
+			   struct smm_block **out)
+{
+	*out = smm_blocks_find(a->blocks, addr);
+	if (!*out)
+		return SMM_ERR_BAD_ADDR;
+	if (!smm_keys_equal((*out)->key, key))
+		return SMM_ERR_FORBIDDEN;
+	return SMM_ERR_NONE;
+}
+
+enum smm_err smm_arena_fill(struct smm_arena *a, uint64_t addr, uint64_t key, char c,
+			    struct smm_block_info *out)
+{
+	struct smm_block *b;
+	enum smm_err e = lookup(a, addr, key, &b);
+
+	if (e != SMM_ERR_NONE)
+		return e;
+	memset(a->bytes + b->addr, c ? c : smm_id_char(b->id), b->size);
+	describe(b, out);
+	return SMM_ERR_NONE;
+}
+
+enum smm_err smm_arena_release(struct smm_arena *a, uint64_t addr, uint64_t key,
+			       struct smm_block_info *out)
+{
+	struct smm_block *b;
+	enum smm_err e = lookup(a, addr, key, &b);
+
+	if (e != SMM_ERR_NONE)
+		return e;
+	describe(b, out);
+	scrub(a, b->addr, b->size);
+	a->ops->release(a->policy, b->addr, b->size);
+	a->used -= b->size;
+	smm_blocks_remove(a->blocks, addr);
+	return SMM_ERR_NONE;
+}
+
+uint64_t smm_arena_reset(struct smm_arena *a)
+{
+	uint64_t n = smm_blocks_count(a->blocks);
+
+	scrub(a, 0, a->size);
+	smm_blocks_clear(a->blocks);
+	a->ops->reset(a->policy);
+	a->used = 0;
+	return n;
+}
+
+void smm_arena_stats(const struct smm_arena *a, struct smm_stats *st)
+{
+	st->memory_size = a->size;
+	st->used = a->used;
+	st->free = a->size - a->used;
+	st->largest_free = a->ops->largest_free(a->policy);
+	st->blocks = smm_blocks_count(a->blocks);
+	st->free_extents = a->ops->free_extents(a->policy);
+	st->granted = a->granted;
+	st->denied = a->denied;
+	st->policy = a->ops->name;
+}
+
+uint64_t smm_arena_size(const struct smm_arena *a)
+{
+	return a->size;
+}
+
+void smm_arena_read(const struct smm_arena *a, uint64_t offset, uint64_t len, char *dst)
+{
+	const char *src = a->bytes + offset;
+
+	for (uint64_t i = 0; i < len; i++)
+		dst[i] = src[i] ? src[i] : a->filler;
+}
+
+struct collect {
+	uint64_t lo, hi;
+	struct smm_block_info *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void collect_cb(void *arg, const struct smm_block *b)
+{
+	struct collect *c = arg;
+
+	if (c->oom || b->addr >= c->hi || b->addr + b->size <= c->lo)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct smm_block_info *v = realloc(c->v, cap * sizeof *v);
+		if (!v) {
+			c->oom = 1;
+			return;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	describe(b, &c->v[c->n++]);
+}
+
+static int by_addr(const void *x, const void *y)
+{
+	const struct smm_block_info *a = x, *b = y;
+
+	return (a->addr > b->addr) - (a->addr < b->addr);
+}
+
+struct smm_block_info *smm_arena_blocks(const struct smm_arena *a, uint64_t offset,
+					uint64_t len, size_t *n)
+{
+	struct collect c = { .lo = offset, .hi = offset + len };
+
+	smm_blocks_each(a->blocks, collect_cb, &c);
+	if (c.oom) {
+		free(c.v);
+		*n = SIZE_MAX;
+		return NULL;
+	}
+	qsort(c.v, c.n, sizeof *c.v, by_addr);
+	*n = c.n;
+	return c.v;
+}
+
+size_t smm_arena_metadata_bytes(const struct smm_arena *a)
+{
+	return smm_blocks_bytes(a->blocks) + a->ops->metadata_bytes(a->policy);
+}

@@ -1,0 +1,73 @@
+/* arena.h — the allocator core: the arena's bytes, the block table and a
+ * placement policy, as one plain data structure. No threads, no I/O: in the
+ * server only the allocator thread touches an arena, so it has no locks. */
+#ifndef SMM_ARENA_H
+#define SMM_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "proto.h"
+
+struct smm_arena_config {
+	uint64_t size;                        /* bytes, >= 1 */
+	uint64_t align;                       /* grant alignment, power of two, >= 1 */
+	char filler;                          /* shown for free bytes; printable, not space */
+	const struct smm_policy_ops *policy;  /* static storage */
+};
+
+struct smm_arena; /* opaque */
+
+/* smm_arena_new returns an empty arena, or NULL with a reason in
+ * err[0..errlen) when the config is invalid or memory ran out. The caller
+ * owns the arena and releases it with smm_arena_destroy. The bytes are
+ * reserved lazily: a 5 GiB arena costs no RAM until it is written. */
+struct smm_arena *smm_arena_new(const struct smm_arena_config *cfg, char *err, size_t errlen);
+void smm_arena_destroy(struct smm_arena *a);
+
+/* smm_arena_alloc grants size bytes to owner id. On SMM_ERR_NONE *out
+ * describes the block (size is the granted size) and *key is its new key.
+ * Returns SMM_ERR_NO_MEMORY when there is no room (arena unchanged). */
+enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
+			     struct smm_block_info *out, uint64_t *key);
+
+/* smm_arena_fill sets every byte of the block at addr to c, or to its
+ * owner's id character when c is 0. Returns SMM_ERR_BAD_ADDR when no block
+ * starts at addr, SMM_ERR_FORBIDDEN when key is not its key (arena
+ * unchanged in both cases). *out describes the block on success. */
+enum smm_err smm_arena_fill(struct smm_arena *a, uint64_t addr, uint64_t key, char c,
+			    struct smm_block_info *out);
+
+/* smm_arena_release frees the block at addr and scrubs its bytes back to
+ * the filler. Errors as smm_arena_fill. */
+enum smm_err smm_arena_release(struct smm_arena *a, uint64_t addr, uint64_t key,
+			       struct smm_block_info *out);
+
+/* smm_arena_reset frees every block and scrubs the arena. Returns the
+ * number of blocks freed. */
+uint64_t smm_arena_reset(struct smm_arena *a);
+
+/* smm_arena_stats fills the arena's part of *st (memory_size, used, free,
+ * largest_free, blocks, free_extents, granted, denied, policy). */
+void smm_arena_stats(const struct smm_arena *a, struct smm_stats *st);
+
+/* smm_arena_size returns the arena's size in bytes. */
+uint64_t smm_arena_size(const struct smm_arena *a);
+
+/* smm_arena_read copies the bytes [offset, offset+len) into dst, free bytes
+ * as the filler. The range must lie inside the arena. */
+void smm_arena_read(const struct smm_arena *a, uint64_t offset, uint64_t len, char *dst);
+
+/* smm_arena_blocks returns the live blocks that overlap [offset,
+ * offset+len), sorted by address, in a malloc'd array the caller frees,
+ * with their number in *n. Returns NULL with *n = 0 when there are none,
+ * and NULL with *n = SIZE_MAX when memory ran out. */
+struct smm_block_info *smm_arena_blocks(const struct smm_arena *a, uint64_t offset,
+					uint64_t len, size_t *n);
+
+/* smm_arena_metadata_bytes returns the heap used by the block table and
+ * the policy, for the benchmark. */
+size_t smm_arena_metadata_bytes(const struct smm_arena *a);
+
+#endif

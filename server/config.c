@@ -1,0 +1,288 @@
+/* config.c — one table describes every setting: its flag, its environment
+ * variable, how to read it and its help line, so the three never disagree. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+enum kind { K_STR, K_PORT, K_BYTES, K_COUNT, K_SECONDS, K_POLICY, K_CHAR, K_POW2,
+	    K_LEVEL, K_FORMAT };
+
+struct setting {
+	const char *flag, *env, *meta, *help;
+	enum kind kind;
+	size_t off;
+};
+
+#define AT(field) offsetof(struct smm_config, field)
+
+static const struct setting settings[] = {
+	{ "host", "SMM_HOST", "HOST", "address to listen on (default 127.0.0.1)", K_STR, AT(host) },
+	{ "port", "SMM_PORT", "PORT", "TCP port, 0 picks a free one (default 7150)", K_PORT, AT(port) },
+	{ "memory", "SMM_MEMORY", "BYTES", "arena size; K, M, G, T suffixes are powers of 1024 (default 150)", K_BYTES, AT(memory) },
+	{ "policy", "SMM_POLICY", "NAME", "placement policy (default bump)", K_POLICY, AT(policy) },
+	{ "align", "SMM_ALIGN", "N", "start every block at a multiple of N, a power of two (default 1)", K_POW2, AT(align) },
+	{ "filler", "SMM_FILLER", "CHAR", "character shown for free bytes (default .)", K_CHAR, AT(filler) },
+	{ "admin-token-file", "SMM_ADMIN_TOKEN_FILE", "PATH", "file holding the admin token for reset (else $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file) },
+	{ "max-line", "SMM_MAX_LINE", "BYTES", "longest request line (default 65536)", K_BYTES, AT(max_line) },
+	{ "max-conns", "SMM_MAX_CONNS", "N", "most open connections; more get a busy error (default 1000)", K_COUNT, AT(max_conns) },
+	{ "queue-depth", "SMM_QUEUE_DEPTH", "N", "requests in flight before reading pauses (default 65536)", K_COUNT, AT(queue_depth) },
+	{ "max-output", "SMM_MAX_OUTPUT", "BYTES", "unread reply bytes per connection before reading pauses (default 1M)", K_BYTES, AT(max_output) },
+	{ "idle-timeout", "SMM_IDLE_TIMEOUT", "SECONDS", "close connections idle this long, 0 never (default 0)", K_SECONDS, AT(idle_timeout) },
+	{ "drain-timeout", "SMM_DRAIN_TIMEOUT", "SECONDS", "on SIGTERM, wait this long for owed replies (default 10)", K_SECONDS, AT(drain_timeout) },
+	{ "log-level", "SMM_LOG_LEVEL", "LEVEL", "debug, info, warn or error (default info)", K_LEVEL, AT(log_level) },
+	{ "log-format", "SMM_LOG_FORMAT", "FORMAT", "text or json (default text)", K_FORMAT, AT(log_json) },
+};
+
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static void set_defaults(struct smm_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	strcpy(cfg->host, "127.0.0.1");
+	cfg->port = 7150;
+	cfg->memory = 150;
+	cfg->policy = smm_policy_find("bump");
+	cfg->align = 1;
+	cfg->filler = '.';
+	cfg->max_line = SMM_PROTO_DEFAULT_MAX_LINE;
+	cfg->max_conns = 1000;
+	cfg->queue_depth = 65536;
+	cfg->max_output = 1024 * 1024;
+	cfg->drain_timeout = 10;
+	cfg->log_level = SMM_LOG_INFO;
+}
+
+/* parse_u64 reads a decimal number with an optional K/M/G/T suffix. */
+static int parse_u64(const char *s, int suffixes, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (suffixes && *end) {
+		const char *units = "KMGT", *u = strchr(units, *end & ~0x20);
+		if (!u || end[1])
+			return -1;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+	}
+	if (*end)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int set_number(const struct setting *s, void *field, const char *v)
+{
+	uint64_t n;
+
+	if (parse_u64(v, s->kind == K_BYTES, &n) < 0)
+		return -1;
+	switch (s->kind) {
+	case K_PORT:
+		if (n > 65535)
+			return -1;
+		*(int *)field = (int)n;
+		return 0;
+	case K_SECONDS:
+		if (n > 86400 * 365)
+			return -1;
+		*(int *)field = (int)n;
+		return 0;
+	case K_POW2:
+		if (n == 0 || (n & (n - 1)))
+			return -1;
+		*(uint64_t *)field = n;
+		return 0;
+	case K_BYTES:
+		if (n == 0)
+			return -1;
+		/* fall through */
+	default:
+		if (s->off == AT(memory) || s->off == AT(align))
+			*(uint64_t *)field = n;
+		else
+			*(size_t *)field = (size_t)n;
+		return 0;
+	}
+}
+
+static int apply(struct smm_config *cfg, const struct setting *s, const char *v)
+{
+	void *field = (char *)cfg + s->off;
+
+	switch (s->kind) {
+	case K_STR:
+		if (strlen(v) >= (s->off == AT(host) ? sizeof cfg->host : sizeof cfg->admin_token_file))
+			return -1;
+		strcpy(field, v);
+		return 0;
+	case K_POLICY:
+		cfg->policy = smm_policy_find(v);
+		return cfg->policy ? 0 : -1;
+	case K_CHAR:
+		if (strlen(v) != 1 || v[0] < 0x21 || v[0] > 0x7e)
+			return -1;
+		cfg->filler = v[0];
+		return 0;
+	case K_LEVEL:
+		return smm_log_level_parse(v, &cfg->log_level);
+	case K_FORMAT:
+		if (strcmp(v, "text") && strcmp(v, "json"))
+			return -1;
+		cfg->log_json = strcmp(v, "json") == 0;
+		return 0;
+	default:
+		return set_number(s, field, v);
+	}
+}
+
+static int bad_value(const struct setting *s, const char *where, const char *v,
+		     char *err, size_t errlen)
+{
+	if (s->kind == K_POLICY)
+		snprintf(err, errlen, "%s: unknown policy '%s' (choose from %s)", where, v,
+			 smm_policy_names());
+	else
+		snprintf(err, errlen, "%s: invalid value '%s' (expected %s: %s)", where, v,
+			 s->meta, s->help);
+	return -1;
+}
+
+static int parse_env(struct smm_config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const char *v = getenv(settings[i].env);
+		if (v && *v && apply(cfg, &settings[i], v) < 0)
+			return bad_value(&settings[i], settings[i].env, v, err, errlen);
+	}
+	return 0;
+}
+
+static int parse_flags(struct smm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option opts[NSETTINGS + 3];
+	char where[64];
+	int c, idx;
+
+	for (size_t i = 0; i < NSETTINGS; i++)
+		opts[i] = (struct option){ settings[i].flag, required_argument, NULL, (int)i };
+	opts[NSETTINGS] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[NSETTINGS + 1] = (struct option){ "version", no_argument, NULL, 'V' };
+	opts[NSETTINGS + 2] = (struct option){ 0 };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", opts, &idx)) != -1) {
+		if (c == 'h' || c == 'V') {
+			*(c == 'h' ? &cfg->help : &cfg->version) = 1;
+		} else if (c == '?' || c == ':') {
+			snprintf(err, errlen, "%s option '%s'",
+				 c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
+			return -1;
+		} else {
+			snprintf(where, sizeof where, "--%s", settings[c].flag);
+			if (apply(cfg, &settings[c], optarg) < 0)
+				return bad_value(&settings[c], where, optarg, err, errlen);
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	set_defaults(cfg);
+	if (parse_env(cfg, err, errlen) < 0 || parse_flags(cfg, argc, argv, err, errlen) < 0)
+		return -1;
+	if (cfg->queue_depth == 0) {
+		snprintf(err, errlen, "--queue-depth must be at least 1");
+		return -1;
+	}
+	return 0;
+}
+
+void smm_config_usage(FILE *out)
+{
+	fputs("Usage: smm-server [OPTION]...\n"
+	      "Serve a shared memory arena over TCP (newline-delimited JSON, see PROTOCOL.md).\n\n",
+	      out);
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		char left[64];
+		snprintf(left, sizeof left, "--%s %s", settings[i].flag, settings[i].meta);
+		fprintf(out, "  %-28s %s\n  %-28s   env %s\n", left, settings[i].help, "",
+			settings[i].env);
+	}
+	fprintf(out, "  %-28s %s\n  %-28s %s\n\nPolicies: %s.\n"
+		"The admin token may also come from $SMM_ADMIN_TOKEN. A flag wins over its\n"
+		"environment variable. SIGINT/SIGTERM: stop accepting, answer what is queued,\n"
+		"exit 0.\n",
+		"--help", "show this help and exit", "--version", "show the version and exit",
+		smm_policy_names());
+}
+
+int smm_config_admin_token(const struct smm_config *cfg, char **token, size_t *len,
+			   char *err, size_t errlen)
+{
+	const char *env = getenv("SMM_ADMIN_TOKEN");
+	char buf[SMM_PROTO_MAX_TOKEN + 2];
+	size_t n = 0;
+	FILE *f;
+
+	*token = NULL;
+	*len = 0;
+	if (!cfg->admin_token_file[0]) {
+		if (!env || !*env)
+			return 0;
+		n = strlen(env);
+		if (n > SMM_PROTO_MAX_TOKEN)
+			goto too_long;
+		memcpy(buf, env, n);
+	} else {
+		f = fopen(cfg->admin_token_file, "r");
+		if (!f) {
+			snprintf(err, errlen, "cannot read admin token file %s: %s",
+				 cfg->admin_token_file, strerror(errno));
+			return -1;
+		}
+		n = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && buf[n - 1] == '\r')
+			n--;
+		if (n > SMM_PROTO_MAX_TOKEN)
+			goto too_long;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "the admin token is empty");
+		return -1;
+	}
+	*token = malloc(n + 1);
+	if (!*token) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(*token, buf, n);
+	(*token)[n] = '\0';
+	*len = n;
+	return 0;
+too_long:
+	snprintf(err, errlen, "the admin token is longer than %d bytes", SMM_PROTO_MAX_TOKEN);
+	return -1;
+}

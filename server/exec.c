@@ -1,0 +1,78 @@
+/* exec.c — one request against the arena, answer in a reply. */
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void set_block(struct smm_reply *rep, const struct smm_block_info *b)
+{
+	rep->addr = b->addr;
+	rep->size = b->size;
+	rep->id = b->id;
+}
+
+static void run_dump(struct smm_arena *a, const struct smm_request *req, struct smm_reply *rep)
+{
+	uint64_t size = smm_arena_size(a), len;
+
+	if (req->offset > size) {
+		smm_reply_fail(rep, SMM_ERR_BAD_REQUEST, "\"offset\" is past the end of memory");
+		return;
+	}
+	len = size - req->offset;
+	if (req->has_length && req->length < len)
+		len = req->length;
+	if (len > SMM_PROTO_MAX_DUMP) {
+		len = SMM_PROTO_MAX_DUMP;
+		rep->truncated = true;
+	}
+	rep->memory = malloc(len + 1);
+	if (req->blocks) {
+		rep->blocks = smm_arena_blocks(a, req->offset, len, &rep->nblocks);
+		rep->has_blocks = true;
+	}
+	if (!rep->memory || rep->nblocks == SIZE_MAX) {
+		smm_reply_clear(rep);
+		smm_reply_fail(rep, SMM_ERR_BUSY, "server out of memory for this dump");
+		return;
+	}
+	smm_arena_read(a, req->offset, len, rep->memory);
+	rep->memory[len] = '\0';
+	rep->memory_size = size;
+	rep->offset = req->offset;
+	rep->length = len;
+}
+
+void smm_exec_run(struct smm_arena *a, const struct smm_request *req, struct smm_reply *rep)
+{
+	struct smm_block_info b;
+	enum smm_err e = SMM_ERR_NONE;
+
+	memset(rep, 0, sizeof *rep);
+	switch (req->op) {
+	case SMM_OP_MALLOC:
+		e = smm_arena_alloc(a, req->id, req->size, &b, &rep->key);
+		break;
+	case SMM_OP_FILL:
+		e = smm_arena_fill(a, req->addr, req->key, req->fill_char, &b);
+		break;
+	case SMM_OP_FREE:
+		e = smm_arena_release(a, req->addr, req->key, &b);
+		break;
+	case SMM_OP_DUMP:
+		run_dump(a, req, rep);
+		return;
+	case SMM_OP_STATS:
+		smm_arena_stats(a, &rep->stats);
+		return;
+	case SMM_OP_RESET:
+		rep->freed = smm_arena_reset(a);
+		return;
+	default:
+		return;
+	}
+	if (e != SMM_ERR_NONE)
+		smm_reply_fail(rep, e, NULL);
+	else
+		set_block(rep, &b);
+}

@@ -1,0 +1,17 @@
+/* exec.h — carry out one parsed request on an arena: the seed's server
+ * function for a single request. Pure: no threads, no I/O. */
+#ifndef SMM_EXEC_H
+#define SMM_EXEC_H
+
+#include "arena.h"
+#include "proto.h"
+
+/* smm_exec_run performs req (malloc, fill, free, dump, stats or reset) on a
+ * and writes the answer into *rep, which it zeroes first. Admin tokens are
+ * not checked here: the caller has already authorised a reset. Ops that
+ * need no arena (ping, stop) succeed with an empty reply. On error rep->err
+ * says why and a is unchanged. rep owns what it points to afterwards
+ * (release with smm_reply_clear). Caller: the thread that owns a. */
+void smm_exec_run(struct smm_arena *a, const struct smm_request *req, struct smm_reply *rep);
+
+#endif

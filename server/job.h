@@ -1,0 +1,28 @@
+/* job.h — one request travelling from the event loop to the allocator
+ * thread and back: the seed's {id, size} queue item together with its
+ * thread_message slot (the reply). */
+#ifndef SMM_JOB_H
+#define SMM_JOB_H
+
+#include <stddef.h>
+
+#include "proto.h"
+#include "queue.h"
+
+struct smm_job {
+	struct smm_qnode node;      /* link in a queue; first, so casts are plain */
+	struct smm_request req;     /* read by the allocator thread */
+	struct smm_reply rep;       /* written by the allocator thread */
+	/* Event-loop thread only: */
+	void *conn;                 /* the connection waiting for the reply */
+	struct smm_job *conn_next;  /* next reply owed on that connection */
+	int done;                   /* rep is final and may be written out */
+};
+
+/* smm_job_of returns the job that embeds node. */
+static inline struct smm_job *smm_job_of(struct smm_qnode *node)
+{
+	return (struct smm_job *)((char *)node - offsetof(struct smm_job, node));
+}
+
+#endif

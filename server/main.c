@@ -1,0 +1,182 @@
+/* main.c — smm-server: read the configuration, build the arena, the queues,
+ * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <sched.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "allocator.h"
+#include "arena.h"
+#include "config.h"
+#include "job.h"
+#include "log.h"
+#include "net.h"
+#include "queue.h"
+#include "sock.h"
+
+#ifndef SMM_VERSION
+#define SMM_VERSION "0.0.0"
+#endif
+
+struct server {
+	struct smm_config cfg;
+	struct smm_log log;
+	char *token;
+	size_t token_len;
+	struct smm_arena *arena;
+	struct smm_queue *requests, *replies;
+	int notify_fd;
+	struct event_base *base;
+	struct smm_net *net;
+	struct event *sigterm, *sigint;
+	struct smm_allocator *allocator;
+};
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	smm_log_write(&s->log, SMM_LOG_INFO, "%s: stopping after owed replies",
+		      strsignal((int)sig));
+	smm_net_shutdown(s->net);
+}
+
+static int open_listener(struct server *s, char *err, size_t errlen)
+{
+	char name[300];
+	int fd = smm_sock_listen(s->cfg.host, s->cfg.port, err, errlen);
+
+	if (fd < 0)
+		return -1;
+	smm_sock_name(fd, name, sizeof name);
+	s->net = smm_net_new(s->base, fd,
+			     &(struct smm_net_config){
+				     .max_line = s->cfg.max_line,
+				     .max_conns = s->cfg.max_conns,
+				     .queue_depth = s->cfg.queue_depth,
+				     .max_output = s->cfg.max_output,
+				     .idle_timeout = s->cfg.idle_timeout,
+				     .drain_timeout = s->cfg.drain_timeout,
+				     .admin_token = s->token,
+				     .admin_token_len = s->token_len,
+				     .log = &s->log,
+			     },
+			     s->requests, s->replies, s->notify_fd, err, errlen);
+	if (!s->net)
+		return -1;
+	smm_log_write(&s->log, SMM_LOG_INFO,
+		      "smm-server %s listening on %s (memory %llu bytes, policy %s)", SMM_VERSION,
+		      name, (unsigned long long)s->cfg.memory, s->cfg.policy->name);
+	return 0;
+}
+
+static int start(struct server *s, char *err, size_t errlen)
+{
+	struct smm_arena_config ac = { s->cfg.memory, s->cfg.align, s->cfg.filler, s->cfg.policy };
+
+	if (smm_config_admin_token(&s->cfg, &s->token, &s->token_len, err, errlen) < 0)
+		return -1;
+	s->arena = smm_arena_new(&ac, err, errlen);
+	if (!s->arena)
+		return -1;
+	s->requests = smm_queue_new(s->cfg.queue_depth);
+	s->replies = smm_queue_new(0);
+	s->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	s->base = event_base_new();
+	if (!s->requests || !s->replies || s->notify_fd < 0 || !s->base) {
+		snprintf(err, errlen, "cannot set up: %s", strerror(errno));
+		return -1;
+	}
+	s->sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
+	s->sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
+	if (!s->sigterm || !s->sigint || evsignal_add(s->sigterm, NULL) < 0 ||
+	    evsignal_add(s->sigint, NULL) < 0) {
+		snprintf(err, errlen, "cannot install signal handlers");
+		return -1;
+	}
+	if (open_listener(s, err, errlen) < 0)
+		return -1;
+	s->allocator = smm_allocator_start(s->arena, s->requests, s->replies, s->notify_fd,
+					   err, errlen);
+	return s->allocator ? 0 : -1;
+}
+
+/* stop_allocator sends the stop message down the same queue as the work,
+ * so everything queued before it is answered first. */
+static void stop_allocator(struct server *s)
+{
+	struct smm_job *stop = calloc(1, sizeof *stop);
+	struct smm_qlist batch = { 0 };
+
+	if (!stop) {
+		/* Without a stop job the thread cannot be joined; the process is
+		 * exiting anyway, so leave it to the kernel. */
+		smm_log_write(&s->log, SMM_LOG_ERROR, "out of memory at shutdown");
+		exit(1);
+	}
+	stop->req.op = SMM_OP_STOP;
+	smm_qlist_append(&batch, &stop->node);
+	while (smm_queue_push(s->requests, &batch) < 0)
+		sched_yield(); /* queue full: the allocator is draining it */
+	smm_allocator_join(s->allocator);
+	s->allocator = NULL;
+}
+
+static void cleanup(struct server *s)
+{
+	if (s->allocator)
+		stop_allocator(s);
+	smm_net_destroy(s->net);
+	if (s->sigterm)
+		event_free(s->sigterm);
+	if (s->sigint)
+		event_free(s->sigint);
+	if (s->base)
+		event_base_free(s->base);
+	if (s->notify_fd >= 0)
+		close(s->notify_fd);
+	smm_queue_destroy(s->requests);
+	smm_queue_destroy(s->replies);
+	smm_arena_destroy(s->arena);
+	free(s->token);
+}
+
+int main(int argc, char **argv)
+{
+	struct server s = { .notify_fd = -1 };
+	char err[512];
+	int status = 0;
+
+	s.log = (struct smm_log){ SMM_LOG_INFO, 0, stderr };
+	if (smm_config_parse(&s.cfg, argc, argv, err, sizeof err) < 0) {
+		fprintf(stderr, "smm-server: %s\nTry 'smm-server --help'.\n", err);
+		return 2;
+	}
+	if (s.cfg.help || s.cfg.version) {
+		if (s.cfg.help)
+			smm_config_usage(stdout);
+		else
+			printf("smm-server %s (protocol %d)\n", SMM_VERSION, SMM_PROTO_VERSION);
+		return 0;
+	}
+	s.log.level = s.cfg.log_level;
+	s.log.json = s.cfg.log_json;
+	signal(SIGPIPE, SIG_IGN);
+	if (start(&s, err, sizeof err) < 0) {
+		smm_log_write(&s.log, SMM_LOG_ERROR, "%s", err);
+		status = 1;
+	} else if (event_base_dispatch(s.base) < 0) {
+		smm_log_write(&s.log, SMM_LOG_ERROR, "event loop failed");
+		status = 1;
+	}
+	cleanup(&s);
+	if (status == 0)
+		smm_log_write(&s.log, SMM_LOG_INFO, "stopped");
+	return status;
+}

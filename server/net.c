@@ -1,0 +1,655 @@
+/* net.c — connections, lines and replies on the libevent loop.
+ *
+ * Each connection keeps the jobs it owes replies for in arrival order.
+ * A job is "done" when its reply is final: at once for ping and for bad
+ * input, or when the allocator thread hands it back. Replies are written
+ * from the head while the head is done, so pipelined requests are answered
+ * in order whatever the allocator does.
+ *
+ * Reading stops (never dropping anything) while too many jobs are in
+ * flight to the allocator, while a connection has too many unread reply
+ * bytes, and during shutdown. A connection whose peer vanished keeps its
+ * memory until its last job returns from the allocator, since that thread
+ * still holds pointers into it. */
+#include "net.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "keys.h"
+#include "reply.h"
+#include "request.h"
+
+/* Why reading is paused on a connection. */
+#define PAUSE_QUEUE  1u /* allocator pipeline full */
+#define PAUSE_OUTPUT 2u /* peer not reading its replies */
+#define PAUSE_DRAIN  4u /* server shutting down */
+
+/* After an accept error such as EMFILE, wait this long before retrying. */
+#define ACCEPT_RETRY_MS 100
+
+struct conn {
+	struct smm_net *net;
+	struct bufferevent *bev;   /* NULL once closed */
+	struct smm_job *head, *tail;
+	size_t inflight;           /* jobs held by the allocator thread */
+	unsigned paused;
+	int discarding;            /* skipping the rest of a too-long line */
+	int eof;                   /* peer finished sending */
+	int touched;               /* on net->touched this round */
+	unsigned long long id;
+	struct conn *prev, *next;  /* net->conns */
+	struct conn *touched_next;
+};
+
+struct smm_net {
+	struct smm_net_config cfg;
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *notify_ev, *accept_retry_ev, *drain_ev;
+	struct smm_queue *requests, *replies;
+	int notify_fd;
+	struct smm_qlist batch;    /* jobs parsed, not yet pushed */
+	struct conn *conns;        /* every connection, closed ones too */
+	struct conn *touched;
+	size_t nconns, inflight;
+	unsigned long long next_id;
+	int draining;
+	struct smm_buf out;        /* scratch for formatting replies */
+	struct timespec started;
+	uint64_t requests_total, bad_requests, too_large, rejected_connections;
+	uint64_t output_paused, idle_closed, accept_paused;
+};
+
+static void conn_read(struct conn *c);
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000 +
+	       (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static void fill_loop_stats(const struct smm_net *net, struct smm_stats *st)
+{
+	st->requests = net->requests_total;
+	st->connections = net->nconns;
+	st->queue_depth = net->inflight;
+	st->uptime_ms = ms_since(&net->started);
+	st->bad_requests = net->bad_requests;
+	st->too_large = net->too_large;
+	st->rejected_connections = net->rejected_connections;
+	st->output_paused = net->output_paused;
+	st->idle_closed = net->idle_closed;
+	st->accept_paused = net->accept_paused;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct smm_net *net = c->net;
+	struct smm_job *j, *next;
+
+	for (j = c->head; j; j = next) {
+		next = j->conn_next;
+		smm_request_clear(&j->req);
+		smm_reply_clear(&j->rep);
+		free(j);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		net->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+/* conn_close drops the socket now; the memory goes when no job is in flight. */
+static void conn_close(struct conn *c)
+{
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		c->net->nconns--;
+		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu closed", c->id);
+	}
+	if (c->inflight == 0)
+		conn_free(c);
+}
+
+static void conn_pause(struct conn *c, unsigned why)
+{
+	if (!c->paused)
+		bufferevent_disable(c->bev, EV_READ);
+	c->paused |= why;
+}
+
+static void conn_resume(struct conn *c, unsigned why)
+{
+	if (!(c->paused & why))
+		return;
+	c->paused &= ~why;
+	if (c->paused)
+		return;
+	if (!c->eof)
+		bufferevent_enable(c->bev, EV_READ);
+	conn_read(c); /* lines may already be waiting in the input buffer */
+}
+
+/* conn_maybe_close closes a connection that owes nothing and will get no
+ * more input. Returns 1 when it closed c (c is then gone). */
+static int conn_maybe_close(struct conn *c)
+{
+	struct smm_net *net = c->net;
+
+	if (!c->bev || c->head || evbuffer_get_length(bufferevent_get_output(c->bev)))
+		return 0;
+	if (!net->draining && !(c->eof && !c->paused &&
+				evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
+		return 0;
+	conn_close(c);
+	return 1;
+}
+
+static void conn_write_reply(struct conn *c, struct smm_job *j)
+{
+	struct smm_net *net = c->net;
+
+	if (j->req.op == SMM_OP_STATS && j->rep.err == SMM_ERR_NONE)
+		fill_loop_stats(net, &j->rep.stats);
+	smm_buf_reset(&net->out);
+	smm_reply_format(j->req.op, j->req.tag, &j->rep, &net->out);
+	if (net->out.oom) {
+		smm_buf_reset(&net->out);
+		smm_reply_fail(&j->rep, SMM_ERR_BUSY, "server out of memory for this reply");
+		smm_reply_format(j->req.op, j->req.tag, &j->rep, &net->out);
+	}
+	evbuffer_add(bufferevent_get_output(c->bev), net->out.data, net->out.len);
+}
+
+/* conn_flush writes every reply that is ready, in order, and pauses
+ * reading when the peer has too much unread output. */
+static void conn_flush(struct conn *c)
+{
+	struct smm_job *j;
+
+	while ((j = c->head) && j->done) {
+		c->head = j->conn_next;
+		if (!c->head)
+			c->tail = NULL;
+		conn_write_reply(c, j);
+		smm_request_clear(&j->req);
+		smm_reply_clear(&j->rep);
+		free(j);
+	}
+	if (c->net->cfg.max_output &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >= c->net->cfg.max_output &&
+	    !(c->paused & PAUSE_OUTPUT)) {
+		c->net->output_paused++;
+		conn_pause(c, PAUSE_OUTPUT);
+	}
+}
+
+static struct smm_job *conn_new_job(struct conn *c)
+{
+	struct smm_job *j = calloc(1, sizeof *j);
+
+	if (!j)
+		return NULL;
+	j->conn = c;
+	if (c->tail)
+		c->tail->conn_next = j;
+	else
+		c->head = j;
+	c->tail = j;
+	return j;
+}
+
+static void submit(struct conn *c, struct smm_job *j)
+{
+	smm_qlist_append(&c->net->batch, &j->node);
+	c->inflight++;
+	c->net->inflight++;
+}
+
+static int token_ok(const struct smm_net *net, const struct smm_request *req)
+{
+	if (!net->cfg.admin_token)
+		return 0;
+	return smm_secret_equal(req->token, req->token_len, net->cfg.admin_token,
+				net->cfg.admin_token_len);
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* handle_line turns one line into a job. Returns -1 when memory ran out. */
+static int handle_line(struct conn *c, const char *line, size_t len)
+{
+	struct smm_net *net = c->net;
+	struct smm_job *j;
+
+	if (is_blank(line, len))
+		return 0;
+	j = conn_new_job(c);
+	if (!j)
+		return -1;
+	net->requests_total++;
+	if (smm_request_parse(line, len, &j->req, &j->rep) < 0) {
+		net->bad_requests++;
+		j->done = 1;
+	} else if (j->req.op == SMM_OP_PING) {
+		j->done = 1;
+	} else if (j->req.op == SMM_OP_RESET && !token_ok(net, &j->req)) {
+		smm_reply_fail(&j->rep, SMM_ERR_FORBIDDEN, "wrong or missing admin token");
+		j->done = 1;
+	} else {
+		submit(c, j);
+	}
+	return 0;
+}
+
+static int answer_too_large(struct conn *c)
+{
+	struct smm_job *j = conn_new_job(c);
+
+	if (!j)
+		return -1;
+	c->net->requests_total++;
+	c->net->too_large++;
+	smm_reply_fail(&j->rep, SMM_ERR_TOO_LARGE, "line longer than the server's limit");
+	j->done = 1;
+	return 0;
+}
+
+/* next_line finds the next whole line. Returns 1 and its length (without
+ * "\n") in *len, 0 when more input is needed, or -1 on memory failure.
+ * Too-long lines are answered and skipped here. */
+static int next_line(struct conn *c, struct evbuffer *in, size_t *len)
+{
+	size_t max = c->net->cfg.max_line;
+
+	for (;;) {
+		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		size_t have = evbuffer_get_length(in);
+		if (eol.pos < 0) {
+			if (have > max || c->discarding) {
+				if (!c->discarding && answer_too_large(c) < 0)
+					return -1;
+				c->discarding = 1;
+				evbuffer_drain(in, have);
+			}
+			return 0;
+		}
+		if (c->discarding || (size_t)eol.pos > max) {
+			if (!c->discarding && answer_too_large(c) < 0)
+				return -1;
+			c->discarding = 0;
+			evbuffer_drain(in, (size_t)eol.pos + 1);
+			continue;
+		}
+		*len = (size_t)eol.pos;
+		return 1;
+	}
+}
+
+/* read_lines parses complete lines until input runs out or reading pauses. */
+static int read_lines(struct conn *c, struct evbuffer *in)
+{
+	struct smm_net *net = c->net;
+	size_t len;
+	int rc;
+
+	while (!c->paused) {
+		if (net->inflight >= net->cfg.queue_depth) {
+			conn_pause(c, PAUSE_QUEUE);
+			return 0;
+		}
+		rc = next_line(c, in, &len);
+		if (rc <= 0)
+			return rc;
+		if (handle_line(c, (char *)evbuffer_pullup(in, (ssize_t)len + 1), len) < 0)
+			return -1;
+		evbuffer_drain(in, len + 1);
+	}
+	return 0;
+}
+
+/* read_last_line answers a final line that the peer ended with EOF
+ * instead of "\n", as nc does with `printf '...'`. */
+static int read_last_line(struct conn *c, struct evbuffer *in)
+{
+	size_t len = evbuffer_get_length(in);
+	int rc;
+
+	if (c->paused || len == 0)
+		return 0;
+	if (c->discarding) {
+		evbuffer_drain(in, len);
+		return 0;
+	}
+	rc = handle_line(c, (char *)evbuffer_pullup(in, (ssize_t)len), len);
+	evbuffer_drain(in, len);
+	return rc;
+}
+
+static void conn_read(struct conn *c)
+{
+	struct smm_net *net = c->net;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	int rc = read_lines(c, in);
+
+	if (rc == 0 && c->eof)
+		rc = read_last_line(c, in);
+	/* One push per read, not per request: the allocator wakes per batch. */
+	smm_queue_push(net->requests, &net->batch);
+	if (rc < 0) {
+		smm_log_write(net->cfg.log, SMM_LOG_WARN,
+			      "connection %llu: out of memory, closing", c->id);
+		conn_close(c);
+		return;
+	}
+	conn_flush(c);
+	conn_maybe_close(c);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_read(arg);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (conn_maybe_close(c))
+		return;
+	conn_resume(c, PAUSE_OUTPUT);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		c->eof = 1;
+		conn_read(c);
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		if (!c->head && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+			c->net->idle_closed++;
+			conn_close(c);
+		} else if (!c->paused) {
+			bufferevent_enable(bev, EV_READ);
+		}
+	} else {
+		conn_close(c);
+	}
+}
+
+static void reject(struct smm_net *net, evutil_socket_t fd)
+{
+	struct smm_reply rep = { 0 };
+
+	net->rejected_connections++;
+	smm_reply_fail(&rep, SMM_ERR_BUSY, "too many connections");
+	smm_buf_reset(&net->out);
+	smm_reply_format(SMM_OP_PING, NULL, &rep, &net->out);
+	/* Best effort: a fresh socket's send buffer takes one short line. */
+	if (send(fd, net->out.data, net->out.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "busy reply not sent: %s",
+			      strerror(errno));
+	close(fd);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct smm_net *net = arg;
+	struct conn *c;
+	int one = 1;
+
+	(void)l, (void)sa, (void)salen;
+	if (net->cfg.max_conns && net->nconns >= net->cfg.max_conns) {
+		reject(net, fd);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (c)
+		c->bev = bufferevent_socket_new(net->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c || !c->bev) {
+		free(c);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->net = net;
+	c->id = ++net->next_id;
+	c->next = net->conns;
+	if (net->conns)
+		net->conns->prev = c;
+	net->conns = c;
+	net->nconns++;
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	if (net->cfg.idle_timeout > 0) {
+		struct timeval tv = { .tv_sec = net->cfg.idle_timeout };
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened", c->id);
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smm_net *net = arg;
+
+	(void)fd, (void)what;
+	if (net->listener)
+		evconnlistener_enable(net->listener);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct smm_net *net = arg;
+	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	/* Out of descriptors or buffers: the pending connection stays in the
+	 * backlog and accept would fail at once again, so stop polling the
+	 * listener for a moment instead of spinning. */
+	net->accept_paused++;
+	smm_log_write(net->cfg.log, SMM_LOG_WARN, "accept: %s; pausing %d ms",
+		      evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
+	evconnlistener_disable(l);
+	event_add(net->accept_retry_ev, &tv);
+}
+
+static void check_drained(struct smm_net *net)
+{
+	if (net->draining && net->inflight == 0 && net->nconns == 0)
+		event_base_loopexit(net->base, NULL);
+}
+
+/* resume_queue_paused restarts reading on connections that stopped because
+ * the allocator pipeline was full, now that it has room. */
+static void resume_queue_paused(struct smm_net *net)
+{
+	struct conn *c, *next;
+
+	for (c = net->conns; c && net->inflight < net->cfg.queue_depth; c = next) {
+		next = c->next;
+		if (c->bev && (c->paused & PAUSE_QUEUE))
+			conn_resume(c, PAUSE_QUEUE);
+	}
+}
+
+static void flush_touched(struct smm_net *net)
+{
+	struct conn *c, *next;
+
+	for (c = net->touched, net->touched = NULL; c; c = next) {
+		next = c->touched_next;
+		c->touched = 0;
+		conn_flush(c);
+		conn_maybe_close(c);
+	}
+}
+
+/* notify_cb takes back every answered job the allocator has handed over. */
+static void notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smm_net *net = arg;
+	struct smm_qlist done;
+	struct smm_qnode *n;
+	uint64_t count;
+
+	(void)what;
+	if (read(fd, &count, sizeof count) < 0 && errno != EAGAIN)
+		smm_log_write(net->cfg.log, SMM_LOG_WARN, "eventfd: %s", strerror(errno));
+	smm_queue_pop_all(net->replies, 0, &done);
+	while ((n = smm_qlist_shift(&done))) {
+		struct smm_job *j = smm_job_of(n);
+		struct conn *c = j->conn;
+		c->inflight--;
+		net->inflight--;
+		j->done = 1;
+		if (!c->bev) {
+			if (c->inflight == 0)
+				conn_free(c);
+		} else if (!c->touched) {
+			c->touched = 1;
+			c->touched_next = net->touched;
+			net->touched = c;
+		}
+	}
+	flush_touched(net);
+	if (!net->draining)
+		resume_queue_paused(net);
+	check_drained(net);
+}
+
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smm_net *net = arg;
+
+	(void)fd, (void)what;
+	smm_log_write(net->cfg.log, SMM_LOG_WARN,
+		      "shutdown: replies still owed after %d s; closing anyway",
+		      net->cfg.drain_timeout);
+	event_base_loopexit(net->base, NULL);
+}
+
+struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
+			    const struct smm_net_config *cfg, struct smm_queue *requests,
+			    struct smm_queue *replies, int notify_fd, char *err, size_t errlen)
+{
+	struct smm_net *net = calloc(1, sizeof *net);
+
+	if (!net)
+		goto fail;
+	net->cfg = *cfg;
+	net->base = base;
+	net->requests = requests;
+	net->replies = replies;
+	net->notify_fd = notify_fd;
+	clock_gettime(CLOCK_MONOTONIC, &net->started);
+	net->listener = evconnlistener_new(base, accept_cb, net, LEV_OPT_CLOSE_ON_FREE, 0,
+					   listen_fd);
+	listen_fd = -1;
+	net->notify_ev = event_new(base, notify_fd, EV_READ | EV_PERSIST, notify_cb, net);
+	net->accept_retry_ev = evtimer_new(base, accept_retry_cb, net);
+	net->drain_ev = evtimer_new(base, drain_timeout_cb, net);
+	if (!net->listener || !net->notify_ev || !net->accept_retry_ev || !net->drain_ev ||
+	    event_add(net->notify_ev, NULL) < 0)
+		goto fail;
+	evconnlistener_set_error_cb(net->listener, accept_error_cb);
+	return net;
+fail:
+	snprintf(err, errlen, "cannot set up the event loop");
+	if (listen_fd >= 0)
+		close(listen_fd);
+	smm_net_destroy(net);
+	return NULL;
+}
+
+void smm_net_shutdown(struct smm_net *net)
+{
+	struct conn *c, *next;
+	struct timeval tv = { .tv_sec = net->cfg.drain_timeout };
+
+	if (net->draining)
+		return;
+	net->draining = 1;
+	if (net->listener) {
+		evconnlistener_free(net->listener);
+		net->listener = NULL;
+	}
+	for (c = net->conns; c; c = next) {
+		next = c->next;
+		if (!c->bev)
+			continue;
+		conn_pause(c, PAUSE_DRAIN);
+		conn_maybe_close(c);
+	}
+	event_add(net->drain_ev, &tv);
+	check_drained(net);
+}
+
+void smm_net_destroy(struct smm_net *net)
+{
+	struct smm_qlist left;
+	struct smm_qnode *n;
+
+	if (!net)
+		return;
+	/* Jobs the allocator handed back after the loop stopped. */
+	if (net->replies) {
+		smm_queue_pop_all(net->replies, 0, &left);
+		while ((n = smm_qlist_shift(&left))) {
+			struct smm_job *j = smm_job_of(n);
+			struct conn *c = j->conn;
+			j->done = 1;
+			if (c) {
+				c->inflight--;
+			} else {
+				smm_request_clear(&j->req);
+				free(j);
+			}
+		}
+	}
+	while (net->conns) {
+		net->conns->inflight = 0;
+		if (net->conns->bev)
+			conn_close(net->conns);
+		else
+			conn_free(net->conns);
+	}
+	if (net->listener)
+		evconnlistener_free(net->listener);
+	if (net->notify_ev)
+		event_free(net->notify_ev);
+	if (net->accept_retry_ev)
+		event_free(net->accept_retry_ev);
+	if (net->drain_ev)
+		event_free(net->drain_ev);
+	smm_buf_free(&net->out);
+	free(net);
+}

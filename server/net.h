@@ -1,0 +1,46 @@
+/* net.h — the event-loop side of the server: accepts connections, cuts
+ * input into lines, parses them, hands jobs to the allocator thread in
+ * batches and writes replies back in request order. Every function here
+ * runs on the event-loop thread only. */
+#ifndef SMM_NET_H
+#define SMM_NET_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#include "log.h"
+#include "queue.h"
+
+struct smm_net_config {
+	size_t max_line;     /* bytes a line may hold before its "\n" */
+	size_t max_conns;    /* live connections; 0: no limit */
+	size_t queue_depth;  /* jobs in flight to the allocator before reading stops */
+	size_t max_output;   /* unread reply bytes on one connection before reading stops */
+	int idle_timeout;    /* seconds without input before closing; 0: never */
+	int drain_timeout;   /* seconds shutdown waits for owed replies */
+	const char *admin_token; /* NULL: reset is always forbidden */
+	size_t admin_token_len;
+	const struct smm_log *log;
+};
+
+struct smm_net; /* opaque */
+
+/* smm_net_new serves listen_fd (listening, non-blocking; net owns it from
+ * now on, even on failure) on base. Jobs go to requests; answered jobs come
+ * back on replies, announced by the eventfd notify_fd. cfg is copied;
+ * cfg->admin_token and cfg->log must outlive net. Returns NULL with a
+ * reason in err on failure. */
+struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
+			    const struct smm_net_config *cfg, struct smm_queue *requests,
+			    struct smm_queue *replies, int notify_fd, char *err, size_t errlen);
+
+/* smm_net_shutdown stops accepting and reading, and ends the event loop
+ * once every owed reply is written (or drain_timeout passes). */
+void smm_net_shutdown(struct smm_net *net);
+
+/* smm_net_destroy closes every connection and frees net and every job it
+ * still holds, including those left on replies. Call after the allocator
+ * thread has ended. */
+void smm_net_destroy(struct smm_net *net);
+
+#endif

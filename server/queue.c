@@ -1,0 +1,115 @@
+/* queue.c — batch-moving FIFO under one mutex; a condition variable wakes a
+ * waiting consumer, signalled only when one is actually waiting. */
+#include "queue.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct smm_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty;
+	struct smm_qlist items;
+	size_t capacity;
+	int waiting; /* consumers blocked in pop_all */
+};
+
+void smm_qlist_append(struct smm_qlist *l, struct smm_qnode *node)
+{
+	node->next = NULL;
+	if (l->tail)
+		l->tail->next = node;
+	else
+		l->head = node;
+	l->tail = node;
+	l->n++;
+}
+
+struct smm_qnode *smm_qlist_shift(struct smm_qlist *l)
+{
+	struct smm_qnode *node = l->head;
+
+	if (!node)
+		return NULL;
+	l->head = node->next;
+	if (!l->head)
+		l->tail = NULL;
+	l->n--;
+	node->next = NULL;
+	return node;
+}
+
+struct smm_queue *smm_queue_new(size_t capacity)
+{
+	struct smm_queue *q = calloc(1, sizeof *q);
+
+	if (!q)
+		return NULL;
+	if (pthread_mutex_init(&q->lock, NULL) != 0) {
+		free(q);
+		return NULL;
+	}
+	if (pthread_cond_init(&q->nonempty, NULL) != 0) {
+		pthread_mutex_destroy(&q->lock);
+		free(q);
+		return NULL;
+	}
+	q->capacity = capacity;
+	return q;
+}
+
+void smm_queue_destroy(struct smm_queue *q)
+{
+	if (!q)
+		return;
+	pthread_cond_destroy(&q->nonempty);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+}
+
+int smm_queue_push(struct smm_queue *q, struct smm_qlist *batch)
+{
+	int was_empty;
+
+	if (batch->n == 0)
+		return 0;
+	pthread_mutex_lock(&q->lock);
+	if (q->capacity && q->items.n + batch->n > q->capacity) {
+		pthread_mutex_unlock(&q->lock);
+		return -1;
+	}
+	was_empty = q->items.n == 0;
+	if (q->items.tail)
+		q->items.tail->next = batch->head;
+	else
+		q->items.head = batch->head;
+	q->items.tail = batch->tail;
+	q->items.n += batch->n;
+	if (q->waiting)
+		pthread_cond_signal(&q->nonempty);
+	pthread_mutex_unlock(&q->lock);
+	*batch = (struct smm_qlist){ 0 };
+	return was_empty;
+}
+
+void smm_queue_pop_all(struct smm_queue *q, int wait, struct smm_qlist *out)
+{
+	pthread_mutex_lock(&q->lock);
+	while (wait && q->items.n == 0) {
+		q->waiting++;
+		pthread_cond_wait(&q->nonempty, &q->lock);
+		q->waiting--;
+	}
+	*out = q->items;
+	q->items = (struct smm_qlist){ 0 };
+	pthread_mutex_unlock(&q->lock);
+}
+
+size_t smm_queue_length(struct smm_queue *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->items.n;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
