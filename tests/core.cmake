@@ -1,0 +1,10 @@
+# Unit tests of the protocol library and the allocator core, and the
+# end-to-end tests of the server's protocol and limits.
+smm_unit_test(test_request unit/test_request.c LIBS smm_proto)
+smm_unit_test(test_reply unit/test_reply.c LIBS smm_proto)
+smm_unit_test(test_arena unit/test_arena.c LIBS smm_core)
+smm_unit_test(test_queue unit/test_queue.c LIBS smm_serverlib)
+
+smm_e2e_test(e2e_protocol test_protocol.py)
+smm_e2e_test(e2e_limits test_limits.py)
+smm_e2e_test(e2e_server_cli test_server_cli.py)
