@@ -1,0 +1,10 @@
+# ops.cmake — operations checks (issue 6): the install, the configuration
+# and logs, the container files and the man pages, each a Python unittest
+# file in tests/e2e run against the built binaries.
+smm_e2e_test(ops_install test_ops_install.py)
+smm_e2e_test(ops_config test_ops_config.py)
+smm_e2e_test(ops_docker test_ops_docker.py)
+smm_e2e_test(ops_man test_ops_man.py)
+# The install test installs this build tree with this cmake.
+set_property(TEST ops_install APPEND PROPERTY ENVIRONMENT
+             "SMM_BUILD_DIR=${CMAKE_BINARY_DIR}" "SMM_CMAKE=${CMAKE_COMMAND}")
