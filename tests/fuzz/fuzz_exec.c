@@ -1,0 +1,378 @@
+/* fuzz_exec.c — libFuzzer harness for the whole request → reply path of
+ * the allocator core, as the allocator thread runs it: each input is split
+ * into lines; each line is parsed, executed on one small arena with
+ * smm_exec_run (admin tokens accepted: the event loop checks those) and its
+ * reply formatted. After every step the arena is checked against the
+ * harness's own model of it; any difference calls abort().
+ *
+ * Input format. An optional first line "#memory=N align=N filler=C
+ * policy=NAME" (any subset, in any order) configures the arena; the
+ * default is the server's: 150 bytes, align 1, filler '.', policy bump.
+ * Keys are random, so a fuzzer could never guess one: in fill and free a
+ * key of sixteen 0s stands for the right key of the block at addr and
+ * sixteen fs for a wrong one; any other key is used as given. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "exec.h"
+#include "policy.h"
+#include "reply.h"
+#include "request.h"
+
+/* Arenas up to 2 MiB: big enough for a dump to be truncated at
+ * SMM_PROTO_MAX_DUMP, small enough to model byte by byte. */
+#define MAX_MEMORY (2u * 1024u * 1024u)
+#define MAX_ALIGN 4096u
+#define KEY_RIGHT 0x0000000000000000ULL
+#define KEY_WRONG 0xffffffffffffffffULL
+
+#define CHECK(cond)                                                                 \
+	do {                                                                        \
+		if (!(cond)) {                                                      \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,  \
+				__LINE__, #cond);                                   \
+			abort();                                                    \
+		}                                                                   \
+	} while (0)
+
+/* One live block as the harness believes it to be. */
+struct mblock {
+	uint64_t addr, size, key;
+	int64_t id;
+};
+
+/* The harness's model: live blocks (unsorted) and every byte's content,
+ * 0 meaning free / never written (shown as the filler). */
+struct model {
+	struct smm_arena_config cfg;
+	struct mblock *v;
+	size_t n, cap;
+	char *bytes;
+};
+
+static struct mblock *model_find(struct model *m, uint64_t addr)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].addr == addr)
+			return &m->v[i];
+	return NULL;
+}
+
+static void model_add(struct model *m, const struct mblock *b)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->v = realloc(m->v, m->cap * sizeof *m->v);
+		CHECK(m->v);
+	}
+	m->v[m->n++] = *b;
+}
+
+static void model_remove(struct model *m, struct mblock *b)
+{
+	*b = m->v[--m->n];
+}
+
+static uint64_t model_used(const struct model *m)
+{
+	uint64_t used = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		used += m->v[i].size;
+	return used;
+}
+
+/* parse_config reads the optional "#..." header line; bad values keep
+ * the defaults, so every input runs. Returns the bytes it consumed. */
+static size_t parse_config(const char *data, size_t size, struct smm_arena_config *cfg)
+{
+	char line[256], *save = NULL, *tok;
+	const char *nl;
+	size_t len;
+
+	*cfg = (struct smm_arena_config){ 150, 1, '.', smm_policy_find("bump") };
+	if (size == 0 || data[0] != '#')
+		return 0;
+	nl = memchr(data, '\n', size);
+	len = nl ? (size_t)(nl - data) : size;
+	snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1),
+		 data + 1);
+	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned long long v;
+		if (!eq)
+			continue;
+		*eq = '\0';
+		v = strtoull(eq + 1, NULL, 10);
+		if (strcmp(tok, "memory") == 0 && v >= 1 && v <= MAX_MEMORY)
+			cfg->size = v;
+		else if (strcmp(tok, "align") == 0 && v >= 1 && v <= MAX_ALIGN && !(v & (v - 1)))
+			cfg->align = v;
+		else if (strcmp(tok, "filler") == 0 && eq[1] >= 0x21 && eq[1] <= 0x7e)
+			cfg->filler = eq[1];
+		else if (strcmp(tok, "policy") == 0 && smm_policy_find(eq + 1))
+			cfg->policy = smm_policy_find(eq + 1);
+	}
+	return nl ? len + 1 : len;
+}
+
+/* check_bytes: arena bytes [off, off+len) as read back match the model. */
+static void check_bytes(const struct model *m, uint64_t off, uint64_t len, const char *got)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		char want = m->bytes[off + i] ? m->bytes[off + i] : m->cfg.filler;
+		CHECK(got[i] == want);
+	}
+}
+
+/* check_arena: the core's blocks and counters agree with the model. */
+static void check_arena(struct smm_arena *a, struct model *m)
+{
+	struct smm_stats st = { 0 };
+	struct smm_block_info *b;
+	uint64_t used = 0;
+	size_t n;
+
+	smm_arena_stats(a, &st);
+	b = smm_arena_blocks(a, 0, m->cfg.size, &n);
+	CHECK(n != SIZE_MAX);
+	CHECK(n == m->n && st.blocks == n);
+	for (size_t i = 0; i < n; i++) {
+		struct mblock *mb = model_find(m, b[i].addr);
+		CHECK(mb && mb->size == b[i].size && mb->id == b[i].id);
+		CHECK(b[i].size >= 1 && b[i].addr % m->cfg.align == 0);
+		CHECK(b[i].addr < m->cfg.size && b[i].size <= m->cfg.size - b[i].addr);
+		if (i > 0) /* sorted, and no two blocks overlap */
+			CHECK(b[i - 1].addr + b[i - 1].size <= b[i].addr);
+		used += b[i].size;
+	}
+	free(b);
+	CHECK(st.memory_size == m->cfg.size);
+	CHECK(st.used == used && used == model_used(m));
+	CHECK(st.free == m->cfg.size - used);
+	CHECK(st.largest_free <= st.free);
+	CHECK(st.free_extents <= n + 1);
+	CHECK((st.free == 0) == (st.free_extents == 0));
+	CHECK(st.policy && strcmp(st.policy, m->cfg.policy->name) == 0);
+}
+
+/* check_reply_line: out is one "\n"-terminated JSON object, ok as said. */
+static void check_reply_line(const struct smm_buf *out, int ok)
+{
+	cJSON *obj, *v;
+
+	CHECK(!out->oom && out->len >= 3 && out->data[out->len - 1] == '\n');
+	CHECK(memchr(out->data, '\n', out->len - 1) == NULL);
+	obj = cJSON_ParseWithLength(out->data, out->len - 1);
+	CHECK(obj && cJSON_IsObject(obj));
+	v = cJSON_GetObjectItemCaseSensitive(obj, "ok");
+	CHECK(cJSON_IsBool(v) && cJSON_IsTrue(v) == ok);
+	cJSON_Delete(obj);
+}
+
+/* substitute_key turns the placeholder keys into the model's key. */
+static void substitute_key(struct model *m, struct smm_request *req)
+{
+	struct mblock *b = model_find(m, req->addr);
+
+	if (!b || (req->key != KEY_RIGHT && req->key != KEY_WRONG))
+		return;
+	req->key = req->key == KEY_RIGHT ? b->key : b->key ^ 1;
+}
+
+static void step_malloc(struct smm_arena *a, struct model *m, const struct smm_request *req,
+			const struct smm_reply *rep, const struct smm_stats *before)
+{
+	struct mblock b;
+	char *got;
+
+	if (rep->err != SMM_ERR_NONE) {
+		CHECK(rep->err == SMM_ERR_NO_MEMORY);
+		/* Room was there (align 1: no padding): the core must grant it. */
+		if (m->cfg.align == 1)
+			CHECK(req->size > before->largest_free);
+		return;
+	}
+	CHECK(rep->id == req->id && rep->size >= req->size);
+	CHECK(rep->addr < m->cfg.size && rep->size <= m->cfg.size - rep->addr);
+	CHECK(model_find(m, rep->addr) == NULL);
+	for (size_t i = 0; i < m->n; i++) /* the grant overlaps no live block */
+		CHECK(rep->addr + rep->size <= m->v[i].addr ||
+		      m->v[i].addr + m->v[i].size <= rep->addr);
+	/* A new owner sees only the filler, never a previous owner's bytes. */
+	got = malloc(rep->size);
+	CHECK(got);
+	smm_arena_read(a, rep->addr, rep->size, got);
+	for (uint64_t i = 0; i < rep->size; i++)
+		CHECK(got[i] == m->cfg.filler);
+	free(got);
+	b = (struct mblock){ rep->addr, rep->size, rep->key, rep->id };
+	model_add(m, &b);
+}
+
+static void step_block(struct smm_arena *a, struct model *m, const struct smm_request *req,
+		       const struct smm_reply *rep)
+{
+	struct mblock *b = model_find(m, req->addr);
+	char c;
+
+	if (!b) {
+		CHECK(rep->err == SMM_ERR_BAD_ADDR);
+		return;
+	}
+	if (req->key != b->key) {
+		CHECK(rep->err == SMM_ERR_FORBIDDEN);
+		return;
+	}
+	CHECK(rep->err == SMM_ERR_NONE && rep->addr == b->addr && rep->size == b->size);
+	if (req->op == SMM_OP_FILL) {
+		c = req->fill_char ? req->fill_char : smm_id_char(b->id);
+		memset(m->bytes + b->addr, c, b->size);
+	} else {
+		/* free scrubs: the bytes read back as the filler at once. */
+		char *got = malloc(b->size);
+		CHECK(got);
+		memset(m->bytes + b->addr, 0, b->size);
+		smm_arena_read(a, b->addr, b->size, got);
+		check_bytes(m, b->addr, b->size, got);
+		free(got);
+		model_remove(m, b);
+	}
+}
+
+static void step_dump(struct model *m, const struct smm_request *req,
+		      const struct smm_reply *rep)
+{
+	uint64_t want;
+
+	if (req->offset > m->cfg.size) {
+		CHECK(rep->err == SMM_ERR_BAD_REQUEST);
+		return;
+	}
+	if (rep->err == SMM_ERR_BUSY) /* out of memory for the copy */
+		return;
+	CHECK(rep->err == SMM_ERR_NONE);
+	want = m->cfg.size - req->offset;
+	if (req->has_length && req->length < want)
+		want = req->length;
+	CHECK(rep->truncated == (want > SMM_PROTO_MAX_DUMP));
+	if (want > SMM_PROTO_MAX_DUMP)
+		want = SMM_PROTO_MAX_DUMP;
+	CHECK(rep->memory_size == m->cfg.size && rep->offset == req->offset);
+	CHECK(rep->length == want && rep->memory);
+	check_bytes(m, req->offset, want, rep->memory);
+	CHECK(rep->has_blocks == req->blocks);
+	if (!req->blocks)
+		return;
+	/* Exactly the model's blocks that overlap the window, by address. */
+	{
+		size_t overlap = 0;
+		for (size_t i = 0; i < m->n; i++)
+			if (m->v[i].addr < req->offset + want &&
+			    m->v[i].addr + m->v[i].size > req->offset)
+				overlap++;
+		CHECK(rep->nblocks == overlap);
+	}
+	for (size_t i = 0; i < rep->nblocks; i++) {
+		struct mblock *b = model_find(m, rep->blocks[i].addr);
+		CHECK(b && b->size == rep->blocks[i].size && b->id == rep->blocks[i].id);
+		if (i > 0)
+			CHECK(rep->blocks[i - 1].addr < rep->blocks[i].addr);
+	}
+}
+
+/* run_line executes one line and checks the reply and the arena. */
+static void run_line(struct smm_arena *a, struct model *m, const char *line, size_t len,
+		     struct smm_buf *out)
+{
+	struct smm_request req;
+	struct smm_reply rep = { 0 }, err = { 0 };
+	struct smm_stats before = { 0 };
+	uint64_t used_before;
+
+	smm_arena_stats(a, &before);
+	used_before = before.used;
+	if (smm_request_parse(line, len, &req, &err) < 0) {
+		smm_buf_reset(out);
+		smm_reply_format(req.op, req.tag, &err, out);
+		check_reply_line(out, 0);
+		smm_request_clear(&req);
+		return;
+	}
+	if (req.op == SMM_OP_FILL || req.op == SMM_OP_FREE)
+		substitute_key(m, &req);
+	smm_exec_run(a, &req, &rep);
+	switch (req.op) {
+	case SMM_OP_MALLOC:
+		step_malloc(a, m, &req, &rep, &before);
+		break;
+	case SMM_OP_FILL:
+	case SMM_OP_FREE:
+		step_block(a, m, &req, &rep);
+		break;
+	case SMM_OP_DUMP:
+		step_dump(m, &req, &rep);
+		break;
+	case SMM_OP_STATS:
+		CHECK(rep.err == SMM_ERR_NONE && rep.stats.used == used_before);
+		break;
+	case SMM_OP_RESET:
+		CHECK(rep.err == SMM_ERR_NONE && rep.freed == m->n);
+		m->n = 0;
+		memset(m->bytes, 0, m->cfg.size);
+		break;
+	default:
+		CHECK(rep.err == SMM_ERR_NONE);
+		break;
+	}
+	/* A failed request leaves the arena as it was. */
+	if (rep.err != SMM_ERR_NONE) {
+		struct smm_stats after = { 0 };
+		smm_arena_stats(a, &after);
+		CHECK(after.used == before.used && after.blocks == before.blocks);
+		CHECK(after.largest_free == before.largest_free);
+		CHECK(after.free_extents == before.free_extents);
+	}
+	smm_buf_reset(out);
+	smm_reply_format(req.op, req.tag, &rep, out);
+	check_reply_line(out, rep.err == SMM_ERR_NONE);
+	smm_reply_clear(&rep);
+	smm_request_clear(&req);
+	check_arena(a, m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data, *end = p + size;
+	struct model m = { 0 };
+	struct smm_arena *a;
+	struct smm_buf out;
+	char errbuf[128];
+
+	p += parse_config(p, size, &m.cfg);
+	a = smm_arena_new(&m.cfg, errbuf, sizeof errbuf);
+	CHECK(a);
+	m.bytes = calloc(m.cfg.size, 1);
+	CHECK(m.bytes);
+	smm_buf_init(&out);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		/* An exact-size heap copy, so ASan sees any read past the line. */
+		char *line = malloc(len ? len : 1);
+		CHECK(line);
+		memcpy(line, p, len);
+		run_line(a, &m, line, len, &out);
+		free(line);
+		p += nl ? len + 1 : len;
+	}
+	smm_buf_free(&out);
+	smm_arena_destroy(a);
+	free(m.bytes);
+	free(m.v);
+	return 0;
+}

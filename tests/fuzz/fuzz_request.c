@@ -1,0 +1,128 @@
+/* fuzz_request.c — libFuzzer harness for the protocol codec: every input is
+ * one request line for smm_request_parse; the result (request or error) is
+ * formatted with smm_reply_format and must be one valid JSON object line,
+ * and an accepted request must survive smm_request_format and a re-parse
+ * unchanged. Any broken invariant calls abort(), which libFuzzer reports. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reply.h"
+#include "request.h"
+
+#define CHECK(cond)                                                                 \
+	do {                                                                        \
+		if (!(cond)) {                                                      \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,  \
+				__LINE__, #cond);                                   \
+			abort();                                                    \
+		}                                                                   \
+	} while (0)
+
+/* check_line: out holds exactly one "\n"-terminated JSON object whose "ok"
+ * says ok, and whose "error" (when not ok) names err. */
+static void check_line(const struct smm_buf *out, int ok, enum smm_err err)
+{
+	cJSON *obj, *v;
+
+	CHECK(!out->oom);
+	CHECK(out->len >= 3 && out->data[out->len - 1] == '\n');
+	CHECK(memchr(out->data, '\n', out->len - 1) == NULL);
+	obj = cJSON_ParseWithLength(out->data, out->len - 1);
+	CHECK(obj && cJSON_IsObject(obj));
+	v = cJSON_GetObjectItemCaseSensitive(obj, "ok");
+	CHECK(cJSON_IsBool(v) && cJSON_IsTrue(v) == ok);
+	if (!ok) {
+		v = cJSON_GetObjectItemCaseSensitive(obj, "error");
+		CHECK(cJSON_IsString(v) && strcmp(v->valuestring, smm_err_name(err)) == 0);
+		v = cJSON_GetObjectItemCaseSensitive(obj, "message");
+		CHECK(cJSON_IsString(v) && v->valuestring[0] != '\0');
+	}
+	cJSON_Delete(obj);
+}
+
+/* same_request: the fields op uses are equal (my_malloc formats as malloc). */
+static int same_request(const struct smm_request *a, const struct smm_request *b)
+{
+	if (a->op != b->op || (a->tag == NULL) != (b->tag == NULL) ||
+	    (a->tag && strcmp(a->tag, b->tag) != 0))
+		return 0;
+	switch (a->op) {
+	case SMM_OP_MALLOC:
+		return a->id == b->id && a->size == b->size;
+	case SMM_OP_FILL:
+		if (a->fill_char != b->fill_char)
+			return 0;
+		__attribute__((fallthrough));
+	case SMM_OP_FREE:
+		return a->addr == b->addr && a->key == b->key;
+	case SMM_OP_DUMP:
+		return a->offset == b->offset && a->has_length == b->has_length &&
+		       (!a->has_length || a->length == b->length) && a->blocks == b->blocks;
+	case SMM_OP_RESET:
+		return a->token_len == b->token_len &&
+		       memcmp(a->token, b->token, a->token_len) == 0;
+	default:
+		return 1;
+	}
+}
+
+/* check_request: the parser kept every field within its documented range. */
+static void check_request(const struct smm_request *req)
+{
+	CHECK(req->op <= SMM_OP_RESET);
+	CHECK(req->id >= 0 && req->id <= SMM_PROTO_MAX_ID);
+	CHECK(req->size <= SMM_PROTO_MAX_INT && req->addr <= SMM_PROTO_MAX_INT);
+	CHECK(req->offset <= SMM_PROTO_MAX_INT && req->length <= SMM_PROTO_MAX_INT);
+	if (req->op == SMM_OP_MALLOC)
+		CHECK(req->size >= 1);
+	if (req->fill_char)
+		CHECK(req->fill_char >= 0x21 && req->fill_char <= 0x7e);
+	CHECK(req->token_len <= SMM_PROTO_MAX_TOKEN && req->token[req->token_len] == '\0');
+	if (req->tag)
+		CHECK(strlen(req->tag) <= SMM_PROTO_MAX_TAG);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct smm_request req, again;
+	struct smm_reply err, ok = { 0 };
+	struct smm_buf out, line;
+	char *copy;
+
+	/* An exact-size heap copy, so ASan sees any read past the line. */
+	copy = malloc(size ? size : 1);
+	CHECK(copy);
+	memcpy(copy, data, size);
+	memset(&err, 0, sizeof err);
+	smm_buf_init(&out);
+	smm_buf_init(&line);
+	if (smm_request_parse(copy, size, &req, &err) < 0) {
+		CHECK(err.err > SMM_ERR_NONE && err.err < SMM_ERR_COUNT);
+		CHECK(memchr(err.message, '\0', sizeof err.message) && err.message[0]);
+		if (req.tag)
+			CHECK(strlen(req.tag) <= SMM_PROTO_MAX_TAG);
+		smm_reply_format(req.op, req.tag, &err, &out);
+		check_line(&out, 0, err.err);
+		goto out;
+	}
+	check_request(&req);
+	smm_reply_format(req.op, req.tag, &ok, &out);
+	check_line(&out, 1, SMM_ERR_NONE);
+
+	/* Round trip: what a client would send for req parses back to req. */
+	smm_request_format(&req, &line);
+	CHECK(!line.oom && line.len > 0 && line.data[line.len - 1] == '\n');
+	memset(&err, 0, sizeof err);
+	CHECK(smm_request_parse(line.data, line.len - 1, &again, &err) == 0);
+	CHECK(same_request(&req, &again));
+	smm_request_clear(&again);
+out:
+	smm_request_clear(&req);
+	smm_buf_free(&out);
+	smm_buf_free(&line);
+	free(copy);
+	return 0;
+}
