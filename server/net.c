@@ -46,6 +46,7 @@ struct conn {
 	unsigned paused;
 	int discarding;            /* skipping the rest of a too-long line */
 	int eof;                   /* peer finished sending */
+	int lingering;             /* shutting down: FIN sent, discarding input */
 	int touched;               /* on net->touched this round */
 	unsigned long long id;
 	struct conn *prev, *next;  /* net->conns */
@@ -72,6 +73,7 @@ struct smm_net {
 };
 
 static void conn_read(struct conn *c);
+static void check_drained(struct smm_net *net);
 
 static uint64_t ms_since(const struct timespec *t0)
 {
@@ -119,14 +121,17 @@ static void conn_free(struct conn *c)
 /* conn_close drops the socket now; the memory goes when no job is in flight. */
 static void conn_close(struct conn *c)
 {
+	struct smm_net *net = c->net;
+
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
-		c->net->nconns--;
-		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu closed", c->id);
+		net->nconns--;
+		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu closed", c->id);
 	}
 	if (c->inflight == 0)
 		conn_free(c);
+	check_drained(net);
 }
 
 static void conn_pause(struct conn *c, unsigned why)
@@ -148,6 +153,19 @@ static void conn_resume(struct conn *c, unsigned why)
 	conn_read(c); /* lines may already be waiting in the input buffer */
 }
 
+/* conn_linger ends a connection at shutdown without losing replies:
+ * closing a socket that still has unread input makes the kernel send a
+ * reset, which can destroy replies the peer has not read yet. So send FIN
+ * after the replies and discard input until the peer closes too. */
+static void conn_linger(struct conn *c)
+{
+	c->lingering = 1;
+	c->paused = 0;
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 /* conn_maybe_close closes a connection that owes nothing and will get no
  * more input. Returns 1 when it closed c (c is then gone). */
 static int conn_maybe_close(struct conn *c)
@@ -156,6 +174,11 @@ static int conn_maybe_close(struct conn *c)
 
 	if (!c->bev || c->head || evbuffer_get_length(bufferevent_get_output(c->bev)))
 		return 0;
+	if (net->draining && !c->eof) {
+		if (!c->lingering)
+			conn_linger(c);
+		return 0;
+	}
 	if (!net->draining && !(c->eof && !c->paused &&
 				evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
 		return 0;
@@ -372,8 +395,13 @@ static void conn_read(struct conn *c)
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	conn_read(arg);
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (c->lingering)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else
+		conn_read(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -390,7 +418,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (what & BEV_EVENT_EOF) {
+	if ((what & BEV_EVENT_EOF) && c->lingering) {
+		conn_close(c);
+	} else if (what & BEV_EVENT_EOF) {
 		c->eof = 1;
 		conn_read(c);
 	} else if (what & BEV_EVENT_TIMEOUT) {

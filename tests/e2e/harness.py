@@ -7,10 +7,10 @@ checked) when the test ends, so nothing is left running.
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -19,37 +19,59 @@ CLIENT = os.environ.get("SMM_CLIENT", "../../build/client/smm-client")
 SANITIZED = bool(os.environ.get("SMM_SANITIZE"))
 # Sanitized binaries run several times slower; give every wait more room.
 TIMEOUT = 30.0 if SANITIZED else 10.0
-LISTENING = re.compile(rb"listening on (\S+):(\d+)")
+LISTENING = r"listening on (\S+):(\d+)"
 
 
 class Server:
     """One smm-server process on 127.0.0.1 and a free port."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, **popen):
         full_env = dict(os.environ)
         full_env.pop("SMM_ADMIN_TOKEN", None)
         full_env.update(env or {})
         self.proc = subprocess.Popen(
             [SERVER, "--port", "0", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env)
-        self.log = b""
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env, **popen)
+        self._log = []
+        self._log_lock = threading.Condition()
+        # Drain stderr all the time: a server blocked on a full pipe would
+        # look like a hang in whatever test happens to be running.
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
         self.port = self._wait_listening()
 
+    def _drain(self):
+        for chunk in iter(lambda: os.read(self.proc.stderr.fileno(), 65536), b""):
+            with self._log_lock:
+                self._log.append(chunk)
+                self._log_lock.notify_all()
+        with self._log_lock:
+            self._log.append(None)
+            self._log_lock.notify_all()
+
+    @property
+    def log(self):
+        with self._log_lock:
+            return b"".join(c for c in self._log if c).decode(errors="replace")
+
+    def wait_log(self, pattern, timeout=TIMEOUT):
+        """Wait until the server's stderr matches pattern; return the match."""
+        deadline = time.monotonic() + timeout
+        with self._log_lock:
+            while True:
+                m = re.search(pattern, b"".join(c for c in self._log if c).decode(errors="replace"))
+                left = deadline - time.monotonic()
+                if m or None in self._log or left <= 0:
+                    return m
+                self._log_lock.wait(left)
+
     def _wait_listening(self):
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if ready:
-                chunk = os.read(self.proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                self.log += chunk
-                m = LISTENING.search(self.log)
-                if m:
-                    return int(m.group(2))
-        self.proc.kill()
-        self.proc.wait(TIMEOUT)
-        raise AssertionError("server did not start: %r" % self.log)
+        m = self.wait_log(LISTENING)
+        if not m:
+            self.proc.kill()
+            self.proc.wait(TIMEOUT)
+            raise AssertionError("server did not start: %r" % self.log)
+        return int(m.group(2))
 
     def connect(self):
         return Conn(self.port)
@@ -59,12 +81,13 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            rest, _ = self.proc.communicate(timeout=TIMEOUT)
+            self.proc.wait(TIMEOUT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            rest, _ = self.proc.communicate(timeout=TIMEOUT)
-        self.log += rest or b""
-        return self.proc.returncode, self.log.decode(errors="replace")
+            self.proc.wait(TIMEOUT)
+        self._reader.join(TIMEOUT)
+        self.proc.stderr.close()
+        return self.proc.returncode, self.log
 
 
 class Conn:
