@@ -46,4 +46,10 @@ const struct smm_policy_ops *smm_policy_find(const char *name);
  * for --help and error messages. */
 const char *smm_policy_names(void);
 
+/* smm_policy_count returns the number of policies; smm_policy_at the
+ * i-th (0 is bump, the default), or NULL past the end. For the benchmark
+ * and tests, which run every policy. */
+size_t smm_policy_count(void);
+const struct smm_policy_ops *smm_policy_at(size_t i);
+
 #endif

@@ -1,0 +1,45 @@
+/* nodemap.h — a hash index of smm_nodes records by their start or end
+ * address: O(1) expected lookup of the free extent that begins or ends at
+ * an address, the out-of-band form of a boundary tag.
+ *
+ * A slot is 8 bytes (a record id and 32 bits of the key's hash), so most
+ * probes never touch a record. Linear probing, backward-shift deletion. */
+#ifndef SMM_NODEMAP_H
+#define SMM_NODEMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodes.h"
+
+/* Zero-initialise, then set by_end: 0 keys records by addr, 1 by
+ * addr + size. A record's key must not change while it is in the map. */
+struct smm_nodemap {
+	uint64_t *slots;
+	size_t mask, count;
+	int by_end;
+};
+
+/* smm_nodemap_reserve makes room for n more records without growing.
+ * Returns 0, or -1 when memory ran out (map unchanged). */
+int smm_nodemap_reserve(struct smm_nodemap *m, size_t n);
+
+/* smm_nodemap_add indexes record id; room must have been reserved. */
+void smm_nodemap_add(struct smm_nodemap *m, const struct smm_nodes *pool, uint32_t id);
+
+/* smm_nodemap_find returns the record with key key, or SMM_NODES_NONE. */
+uint32_t smm_nodemap_find(const struct smm_nodemap *m, const struct smm_nodes *pool, uint64_t key);
+
+/* smm_nodemap_remove drops record id (which must be in the map). */
+void smm_nodemap_remove(struct smm_nodemap *m, const struct smm_nodes *pool, uint32_t id);
+
+/* smm_nodemap_clear empties the map, keeping its slots. */
+void smm_nodemap_clear(struct smm_nodemap *m);
+
+/* smm_nodemap_free releases the slots; the map is empty and reusable. */
+void smm_nodemap_free(struct smm_nodemap *m);
+
+/* smm_nodemap_bytes returns the heap the map uses. */
+size_t smm_nodemap_bytes(const struct smm_nodemap *m);
+
+#endif

@@ -1,0 +1,72 @@
+/* nodes.c — paged pool of extent records with a list of put-back ids. */
+#include "nodes.h"
+
+#include <stdlib.h>
+
+/* Records per page: 40 KiB pages keep the unused tail of the last page
+ * small next to a million records. Must match smm_nodes_at. */
+#define PAGE_NODES 1024u
+
+static int add_page(struct smm_nodes *p)
+{
+	struct smm_node **pages = realloc(p->pages, (p->npages + 1) * sizeof *pages);
+
+	if (!pages)
+		return -1;
+	p->pages = pages;
+	pages[p->npages] = malloc(PAGE_NODES * sizeof **pages);
+	if (!pages[p->npages])
+		return -1;
+	p->npages++;
+	return 0;
+}
+
+uint32_t smm_nodes_get(struct smm_nodes *p)
+{
+	uint32_t id;
+	struct smm_node *n;
+
+	if (p->used == 0) /* a zeroed pool: its spare list is empty */
+		p->spare = SMM_NODES_NONE;
+	id = p->spare;
+	if (id != SMM_NODES_NONE) {
+		p->spare = smm_nodes_at(p, id)->link[0];
+	} else {
+		if (p->used == SMM_NODES_NONE)
+			return SMM_NODES_NONE;
+		if (p->used == p->npages * PAGE_NODES && add_page(p) < 0)
+			return SMM_NODES_NONE;
+		id = p->used++;
+	}
+	p->live++;
+	n = smm_nodes_at(p, id);
+	n->link[0] = n->link[1] = n->link[2] = n->link[3] = SMM_NODES_NONE;
+	return id;
+}
+
+void smm_nodes_put(struct smm_nodes *p, uint32_t id)
+{
+	smm_nodes_at(p, id)->link[0] = p->spare;
+	p->spare = id;
+	p->live--;
+}
+
+void smm_nodes_clear(struct smm_nodes *p)
+{
+	p->used = 0;
+	p->live = 0;
+	p->spare = SMM_NODES_NONE;
+}
+
+void smm_nodes_free(struct smm_nodes *p)
+{
+	for (size_t i = 0; i < p->npages; i++)
+		free(p->pages[i]);
+	free(p->pages);
+	*p = (struct smm_nodes){ 0 };
+}
+
+size_t smm_nodes_bytes(const struct smm_nodes *p)
+{
+	return p->npages * (PAGE_NODES * sizeof(struct smm_node) + sizeof *p->pages);
+}

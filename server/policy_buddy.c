@@ -1,0 +1,253 @@
+/* policy_buddy.c — the binary buddy system (Knowlton, 1965).
+ *
+ * A request is rounded up to a power of two, and to at least --align, and
+ * granted from a block of that size: a larger free block is halved until
+ * one half fits; a freed block merges with its buddy (its other half)
+ * while the buddy is wholly free. Blocks of size 2^k start at multiples of
+ * 2^k, so every grant is naturally aligned.
+ *
+ * An arena whose size is not a power of two is covered by maximal
+ * power-of-two top-level blocks, largest first: its binary expansion
+ * (150 = 128 + 16 + 4 + 2 at 0, 128, 144, 148). Each starts at a multiple
+ * of its size, and a block at addr of size 2^k has a buddy exactly when
+ * the enclosing 2^(k+1) block, at addr & ~(2^(k+1) - 1), ends inside the
+ * arena. So no byte is wasted, but the largest grant is the largest
+ * top-level block, and those never merge with each other.
+ *
+ * Free blocks are out-of-band records on one list per order, with a bitmap
+ * of non-empty orders; a hash by start finds a buddy, a hash by end finds
+ * free neighbours to count maximal free runs. malloc and free are
+ * O(log size) at worst (one step per order split or merged), O(1) in the
+ * number of blocks. */
+#include "policy.h"
+
+#include <stdlib.h>
+
+#include "nodemap.h"
+#include "nodes.h"
+
+#define ORDERS 64
+#define NIL SMM_NODES_NONE
+#define PREV 0
+#define NEXT 1
+
+struct smm_policy {
+	uint64_t size, align;
+	uint64_t orders;       /* bit k: heads[k] is a list */
+	uint32_t heads[ORDERS];
+	uint64_t runs;         /* maximal runs of free bytes */
+	struct smm_nodes pool;
+	struct smm_nodemap starts, ends;
+};
+
+static struct smm_node *at(const struct smm_policy *p, uint32_t id)
+{
+	return smm_nodes_at(&p->pool, id);
+}
+
+static unsigned order_of(uint64_t size)
+{
+	return 63u - (unsigned)__builtin_clzll(size);
+}
+
+/* push files free block x (order k) on its list and in both maps. */
+static void push(struct smm_policy *p, uint32_t x, uint64_t addr, unsigned k)
+{
+	struct smm_node *n = at(p, x);
+
+	n->addr = addr;
+	n->size = 1ull << k;
+	n->link[PREV] = NIL;
+	n->link[NEXT] = p->heads[k];
+	if (p->heads[k] != NIL)
+		at(p, p->heads[k])->link[PREV] = x;
+	p->heads[k] = x;
+	p->orders |= 1ull << k;
+	smm_nodemap_add(&p->starts, &p->pool, x);
+	smm_nodemap_add(&p->ends, &p->pool, x);
+}
+
+/* pull takes free block x off its list and out of both maps. */
+static void pull(struct smm_policy *p, uint32_t x)
+{
+	struct smm_node *n = at(p, x);
+	unsigned k = order_of(n->size);
+
+	smm_nodemap_remove(&p->starts, &p->pool, x);
+	smm_nodemap_remove(&p->ends, &p->pool, x);
+	if (n->link[PREV] != NIL)
+		at(p, n->link[PREV])->link[NEXT] = n->link[NEXT];
+	else
+		p->heads[k] = n->link[NEXT];
+	if (n->link[NEXT] != NIL)
+		at(p, n->link[NEXT])->link[PREV] = n->link[PREV];
+	if (p->heads[k] == NIL)
+		p->orders &= ~(1ull << k);
+}
+
+/* room makes sure n more blocks can be filed without allocating. */
+static int room(struct smm_policy *p, size_t n)
+{
+	return smm_nodemap_reserve(&p->starts, n) < 0 || smm_nodemap_reserve(&p->ends, n) < 0
+		       ? -1 : 0;
+}
+
+static void buddy_reset(struct smm_policy *p)
+{
+	uint64_t addr = 0;
+
+	p->orders = 0;
+	for (unsigned k = 0; k < ORDERS; k++)
+		p->heads[k] = NIL;
+	smm_nodes_clear(&p->pool);
+	smm_nodemap_clear(&p->starts);
+	smm_nodemap_clear(&p->ends);
+	/* Room for the top-level blocks was reserved by create. */
+	for (unsigned k = ORDERS; k-- > 0;) {
+		if (!(p->size & (1ull << k)))
+			continue;
+		push(p, smm_nodes_get(&p->pool), addr, k);
+		addr += 1ull << k;
+	}
+	p->runs = 1;
+}
+
+static void buddy_destroy(struct smm_policy *p)
+{
+	if (!p)
+		return;
+	smm_nodes_free(&p->pool);
+	smm_nodemap_free(&p->starts);
+	smm_nodemap_free(&p->ends);
+	free(p);
+}
+
+static struct smm_policy *buddy_create(uint64_t size, uint64_t align)
+{
+	struct smm_policy *p = calloc(1, sizeof *p);
+	unsigned tops = (unsigned)__builtin_popcountll(size);
+
+	if (!p)
+		return NULL;
+	p->size = size;
+	p->align = align;
+	p->ends.by_end = 1;
+	/* One page of records holds every top-level block (at most 64). */
+	if (room(p, tops) < 0 || smm_nodes_get(&p->pool) == NIL) {
+		buddy_destroy(p);
+		return NULL;
+	}
+	buddy_reset(p);
+	return p;
+}
+
+/* grant_order returns the order of the block granted for size, or ORDERS
+ * when no power of two can hold it. */
+static unsigned grant_order(const struct smm_policy *p, uint64_t size)
+{
+	unsigned k = size <= 1 ? 0 : order_of(size - 1) + 1;
+	unsigned a = order_of(p->align);
+
+	return k > a ? k : a;
+}
+
+static int buddy_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
+{
+	unsigned k = grant_order(p, size), j;
+	uint64_t fits, a;
+	uint32_t x, spare[ORDERS];
+	int left, right;
+
+	fits = k < ORDERS ? p->orders & (~0ull << k) : 0;
+	if (fits == 0)
+		return -1;
+	j = (unsigned)__builtin_ctzll(fits);
+	/* Splitting needs j - k new records, reserved before anything moves. */
+	if (room(p, j - k) < 0)
+		return -1;
+	for (unsigned i = 0; i < j - k; i++) {
+		spare[i] = smm_nodes_get(&p->pool);
+		if (spare[i] == NIL) {
+			while (i-- > 0)
+				smm_nodes_put(&p->pool, spare[i]);
+			return -1;
+		}
+	}
+	x = p->heads[j];
+	a = at(p, x)->addr;
+	left = smm_nodemap_find(&p->ends, &p->pool, a) != NIL;
+	pull(p, x);
+	smm_nodes_put(&p->pool, x);
+	for (unsigned i = j; i > k; i--)
+		push(p, spare[j - i], a + (1ull << (i - 1)), i - 1);
+	right = j > k || smm_nodemap_find(&p->starts, &p->pool, a + (1ull << k)) != NIL;
+	p->runs = p->runs + (uint64_t)left + (uint64_t)right - 1;
+	*addr = a;
+	*granted = 1ull << k;
+	return 0;
+}
+
+/* buddy_of returns the free record that is the buddy of the order-k block
+ * at addr, or NIL. */
+static uint32_t buddy_of(const struct smm_policy *p, uint64_t addr, unsigned k)
+{
+	uint64_t pair = 2ull << k;
+	uint32_t b;
+
+	if (k + 1 >= ORDERS || (addr & ~(pair - 1)) + pair > p->size)
+		return NIL;
+	b = smm_nodemap_find(&p->starts, &p->pool, addr ^ (1ull << k));
+	return b != NIL && at(p, b)->size == 1ull << k ? b : NIL;
+}
+
+static void buddy_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
+{
+	unsigned k = order_of(granted);
+	int left = smm_nodemap_find(&p->ends, &p->pool, addr) != NIL;
+	int right = smm_nodemap_find(&p->starts, &p->pool, addr + granted) != NIL;
+	uint32_t x = NIL, b;
+
+	while ((b = buddy_of(p, addr, k)) != NIL) {
+		pull(p, b);
+		if (x != NIL)
+			smm_nodes_put(&p->pool, x);
+		x = b;
+		addr &= ~(1ull << k);
+		k++;
+	}
+	if (x == NIL && ((x = smm_nodes_get(&p->pool)) == NIL || room(p, 1) < 0)) {
+		if (x != NIL)
+			smm_nodes_put(&p->pool, x);
+		return; /* out of memory: the block stays unusable until reset */
+	}
+	push(p, x, addr, k);
+	p->runs = p->runs + 1 - (uint64_t)left - (uint64_t)right;
+}
+
+static uint64_t buddy_largest_free(const struct smm_policy *p)
+{
+	return p->orders ? 1ull << order_of(p->orders) : 0;
+}
+
+static uint64_t buddy_free_extents(const struct smm_policy *p)
+{
+	return p->runs;
+}
+
+static size_t buddy_metadata_bytes(const struct smm_policy *p)
+{
+	return sizeof *p + smm_nodes_bytes(&p->pool) + smm_nodemap_bytes(&p->starts) +
+	       smm_nodemap_bytes(&p->ends);
+}
+
+const struct smm_policy_ops smm_policy_buddy = {
+	.name = "buddy",
+	.create = buddy_create,
+	.destroy = buddy_destroy,
+	.alloc = buddy_alloc,
+	.release = buddy_release,
+	.reset = buddy_reset,
+	.largest_free = buddy_largest_free,
+	.free_extents = buddy_free_extents,
+	.metadata_bytes = buddy_metadata_bytes,
+};
