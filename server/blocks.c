@@ -1,22 +1,34 @@
-/* blocks.c — address-keyed hash table of live blocks.
+/* blocks.c — address-keyed table of live blocks, compact for millions.
  *
- * Linear probing with backward-shift deletion (no tombstones, so lookups
- * stay short after long churn). A slot is empty when its size is 0: live
- * blocks are never empty. */
+ * Records sit densely in fixed pages (no slack beyond the last page; a
+ * remove moves the last record into the hole). An open-addressing index of
+ * 32-bit record numbers finds them by address: linear probing with
+ * backward-shift deletion, no tombstones. A record costs 32 bytes and its
+ * index slot 4 to 11 (the load stays between 3/8 and 3/4). Slot value 0 is
+ * empty; otherwise it is the record number + 1. */
 #include "blocks.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define PAGE_SHIFT 10 /* 1024 records, 32 KiB, per page */
+#define PAGE_RECORDS (1u << PAGE_SHIFT)
+#define MIN_SLOTS 16u
+
 struct smm_blocks {
-	struct smm_block *slots;
-	size_t mask; /* capacity - 1; capacity is a power of two */
-	size_t count;
+	struct smm_block **pages;
+	size_t npages;
+	uint32_t *slots;
+	size_t mask;  /* slots - 1; a power of two */
+	size_t count; /* records 0 .. count-1 are live */
 };
 
-#define MIN_CAPACITY 16
+static struct smm_block *record(const struct smm_blocks *t, size_t i)
+{
+	return &t->pages[i >> PAGE_SHIFT][i & (PAGE_RECORDS - 1)];
+}
 
-static size_t slot_of(const struct smm_blocks *t, uint64_t addr)
+static size_t home_of(const struct smm_blocks *t, uint64_t addr)
 {
 	/* Fibonacci hashing: addresses are often multiples of a stride. */
 	return (size_t)((addr * 0x9E3779B97F4A7C15ULL) >> 32) & t->mask;
@@ -28,85 +40,121 @@ struct smm_blocks *smm_blocks_new(void)
 
 	if (!t)
 		return NULL;
-	t->slots = calloc(MIN_CAPACITY, sizeof *t->slots);
+	t->slots = calloc(MIN_SLOTS, sizeof *t->slots);
 	if (!t->slots) {
 		free(t);
 		return NULL;
 	}
-	t->mask = MIN_CAPACITY - 1;
+	t->mask = MIN_SLOTS - 1;
 	return t;
 }
 
 void smm_blocks_destroy(struct smm_blocks *t)
 {
-	if (t)
-		free(t->slots);
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->npages; i++)
+		free(t->pages[i]);
+	free(t->pages);
+	free(t->slots);
 	free(t);
 }
 
-static void place(struct smm_blocks *t, const struct smm_block *b)
+static void place(struct smm_blocks *t, size_t i)
 {
-	size_t i = slot_of(t, b->addr);
+	size_t s = home_of(t, record(t, i)->addr);
 
-	while (t->slots[i].size != 0)
-		i = (i + 1) & t->mask;
-	t->slots[i] = *b;
+	while (t->slots[s] != 0)
+		s = (s + 1) & t->mask;
+	t->slots[s] = (uint32_t)(i + 1);
 }
 
-static int grow(struct smm_blocks *t)
+static int grow_slots(struct smm_blocks *t)
 {
-	size_t old_cap = t->mask + 1;
-	struct smm_block *old = t->slots;
-	struct smm_block *slots = calloc(old_cap * 2, sizeof *slots);
+	size_t cap = (t->mask + 1) * 2;
+	uint32_t *slots = calloc(cap, sizeof *slots);
 
 	if (!slots)
 		return -1;
+	free(t->slots);
 	t->slots = slots;
-	t->mask = old_cap * 2 - 1;
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].size != 0)
-			place(t, &old[i]);
-	free(old);
+	t->mask = cap - 1;
+	for (size_t i = 0; i < t->count; i++)
+		place(t, i);
+	return 0;
+}
+
+static int add_page(struct smm_blocks *t)
+{
+	struct smm_block **pages = realloc(t->pages, (t->npages + 1) * sizeof *pages);
+
+	if (!pages)
+		return -1;
+	t->pages = pages;
+	pages[t->npages] = malloc(PAGE_RECORDS * sizeof **pages);
+	if (!pages[t->npages])
+		return -1;
+	t->npages++;
 	return 0;
 }
 
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 {
-	/* Keep the load at most 3/4 so probe runs stay short. */
-	if ((t->count + 1) * 4 > (t->mask + 1) * 3 && grow(t) < 0)
+	if (t->count >= UINT32_MAX - 1)
 		return -1;
-	place(t, b);
-	t->count++;
+	if (t->count == t->npages * PAGE_RECORDS && add_page(t) < 0)
+		return -1;
+	/* Keep the load at most 3/4 so probe runs stay short. */
+	if ((t->count + 1) * 4 > (t->mask + 1) * 3 && grow_slots(t) < 0)
+		return -1;
+	*record(t, t->count) = *b;
+	place(t, t->count++);
 	return 0;
+}
+
+/* slot_of returns the index slot of the block at addr, or SIZE_MAX. */
+static size_t slot_of(const struct smm_blocks *t, uint64_t addr)
+{
+	for (size_t s = home_of(t, addr); t->slots[s] != 0; s = (s + 1) & t->mask)
+		if (record(t, t->slots[s] - 1)->addr == addr)
+			return s;
+	return SIZE_MAX;
 }
 
 struct smm_block *smm_blocks_find(struct smm_blocks *t, uint64_t addr)
 {
-	for (size_t i = slot_of(t, addr); t->slots[i].size != 0; i = (i + 1) & t->mask)
-		if (t->slots[i].addr == addr)
-			return &t->slots[i];
-	return NULL;
+	size_t s = slot_of(t, addr);
+
+	return s == SIZE_MAX ? NULL : record(t, t->slots[s] - 1);
 }
 
-void smm_blocks_remove(struct smm_blocks *t, uint64_t addr)
+/* unindex empties slot hole, shifting later members of its probe run back
+ * over it when their home slot does not lie cyclically in (hole, i]. */
+static void unindex(struct smm_blocks *t, size_t hole)
 {
-	struct smm_block *b = smm_blocks_find(t, addr);
-	size_t hole, i;
-
-	if (!b)
-		return;
-	hole = (size_t)(b - t->slots);
-	/* Shift later members of the probe run back over the hole when their
-	 * home slot does not lie cyclically in (hole, i]. */
-	for (i = (hole + 1) & t->mask; t->slots[i].size != 0; i = (i + 1) & t->mask) {
-		size_t home = slot_of(t, t->slots[i].addr);
+	for (size_t i = (hole + 1) & t->mask; t->slots[i] != 0; i = (i + 1) & t->mask) {
+		size_t home = home_of(t, record(t, t->slots[i] - 1)->addr);
 		if (((i - home) & t->mask) >= ((i - hole) & t->mask)) {
 			t->slots[hole] = t->slots[i];
 			hole = i;
 		}
 	}
-	memset(&t->slots[hole], 0, sizeof t->slots[hole]);
-	t->count--;
+	t->slots[hole] = 0;
+}
+
+void smm_blocks_remove(struct smm_blocks *t, uint64_t addr)
+{
+	size_t s = slot_of(t, addr), i, last;
+
+	if (s == SIZE_MAX)
+		return;
+	i = t->slots[s] - 1;
+	unindex(t, s);
+	last = --t->count;
+	if (i != last) { /* move the last record into the hole */
+		t->slots[slot_of(t, record(t, last)->addr)] = (uint32_t)(i + 1);
+		*record(t, i) = *record(t, last);
+	}
 }
 
 void smm_blocks_clear(struct smm_blocks *t)
@@ -122,13 +170,13 @@ size_t smm_blocks_count(const struct smm_blocks *t)
 
 size_t smm_blocks_bytes(const struct smm_blocks *t)
 {
-	return sizeof *t + (t->mask + 1) * sizeof *t->slots;
+	return sizeof *t + t->npages * (PAGE_RECORDS * sizeof(struct smm_block) + sizeof *t->pages) +
+	       (t->mask + 1) * sizeof *t->slots;
 }
 
 void smm_blocks_each(const struct smm_blocks *t,
 		     void (*fn)(void *arg, const struct smm_block *b), void *arg)
 {
-	for (size_t i = 0; i <= t->mask; i++)
-		if (t->slots[i].size != 0)
-			fn(arg, &t->slots[i]);
+	for (size_t i = 0; i < t->count; i++)
+		fn(arg, record(t, i));
 }

@@ -1,5 +1,6 @@
 /* blocks.h — the block table: live blocks by start address, O(1) expected
- * lookup, insert and remove (open addressing, linear probing). */
+ * lookup, insert and remove (dense records plus an open-addressing index,
+ * about 40 bytes per live block). */
 #ifndef SMM_BLOCKS_H
 #define SMM_BLOCKS_H
 
