@@ -1,0 +1,407 @@
+/* cli.c — the flag table, its parser and the --help it prints. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+#define BIT(cmd) (1u << (cmd))
+#define ONESHOT (BIT(SMM_CLI_PING) | BIT(SMM_CLI_MALLOC) | BIT(SMM_CLI_FILL) | \
+		 BIT(SMM_CLI_FREE) | BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_STATS) | BIT(SMM_CLI_RESET))
+#define NET (ONESHOT | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_LOAD))
+
+/* Longest --timeout or --duration: a day is already more than any run needs. */
+#define MAX_SECONDS 86400.0
+
+enum kind { K_BOOL, K_STR, K_PORT, K_SECONDS, K_U64, K_ID, K_KEY, K_CHAR, K_RANGE, K_COUNT,
+	    K_OP };
+
+struct flag {
+	const char *name, *meta, *help;
+	enum kind kind;
+	size_t off;
+	unsigned cmds;     /* commands taking the flag */
+	unsigned required; /* commands that need it */
+	uint64_t max;      /* K_COUNT: the largest value */
+};
+
+#define AT(field) offsetof(struct smm_cli, field)
+
+static const struct flag flags[] = {
+	{ "host", "HOST", "server address (default $SMM_HOST, else 127.0.0.1)", K_STR, AT(host), NET, 0, 0 },
+	{ "port", "PORT", "server port (default $SMM_PORT, else 7150)", K_PORT, AT(port), NET, 0, 0 },
+	{ "timeout", "SECONDS", "give up when the server makes no progress this long (default 5)", K_SECONDS, AT(timeout_ms), NET, 0, 0 },
+	{ "json", NULL, "print the server's reply line (load: the summary as JSON)", K_BOOL, AT(json), ONESHOT | BIT(SMM_CLI_LOAD), 0, 0 },
+	{ "id", "N", "owner id, 0..2147483647 (default 0)", K_ID, AT(id), BIT(SMM_CLI_MALLOC), 0, 0 },
+	{ "size", "N", "bytes to allocate (load: MIN-MAX, default 1-16)", K_RANGE, AT(size_min), BIT(SMM_CLI_MALLOC) | BIT(SMM_CLI_LOAD), BIT(SMM_CLI_MALLOC), 0 },
+	{ "addr", "N", "the block's start address", K_U64, AT(addr), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), 0 },
+	{ "key", "HEX", "the block's key, 16 hex digits, as malloc printed it", K_KEY, AT(key), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), 0 },
+	{ "char", "C", "character to write (default the owner's id character)", K_CHAR, AT(fill_char), BIT(SMM_CLI_FILL), 0, 0 },
+	{ "offset", "N", "first byte to show (default 0)", K_U64, AT(offset), BIT(SMM_CLI_DUMP), 0, 0 },
+	{ "length", "N", "bytes to show (default to the end)", K_U64, AT(length), BIT(SMM_CLI_DUMP), 0, 0 },
+	{ "raw", NULL, "the memory as one line, without addresses or colour", K_BOOL, AT(raw), BIT(SMM_CLI_DUMP), 0, 0 },
+	{ "blocks", NULL, "list the live blocks too", K_BOOL, AT(blocks), BIT(SMM_CLI_DUMP), 0, 0 },
+	{ "admin-token-file", "PATH", "file holding the admin token (default $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file), BIT(SMM_CLI_RESET) | BIT(SMM_CLI_DEMO), 0, 0 },
+	{ "threads", "N", "threads (demo: default 10, ids 0..N-1; load: default 2)", K_COUNT, AT(threads), BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_LOAD), 0, SMM_CLI_MAX_THREADS },
+	{ "seed", "N", "seed for the workers' random sizes, for a repeatable run", K_U64, AT(seed), BIT(SMM_CLI_DEMO), 0, 0 },
+	{ "reset", NULL, "free every block first (needs the admin token)", K_BOOL, AT(reset), BIT(SMM_CLI_DEMO), 0, 0 },
+	{ "connections", "N", "connections, spread over the threads (default 4)", K_COUNT, AT(connections), BIT(SMM_CLI_LOAD), 0, SMM_CLI_MAX_CONNECTIONS },
+	{ "duration", "SECONDS", "run this long (default 5, unless --requests is given)", K_SECONDS, AT(duration_ms), BIT(SMM_CLI_LOAD), 0, 0 },
+	{ "requests", "N", "stop after about N requests, in whole units of work", K_U64, AT(requests), BIT(SMM_CLI_LOAD), 0, 0 },
+	{ "pipeline", "N", "requests in flight per connection (default 1)", K_COUNT, AT(pipeline), BIT(SMM_CLI_LOAD), 0, SMM_CLI_MAX_PIPELINE },
+	{ "op", "OP", "malloc (malloc then free the same block, the default) or ping", K_OP, AT(op), BIT(SMM_CLI_LOAD), 0, 0 },
+	{ "help", NULL, "show this help and exit", K_BOOL, AT(help), ~0u, 0, 0 },
+	{ "version", NULL, "show the version and exit", K_BOOL, AT(version), ~0u, 0, 0 },
+};
+
+#define NFLAGS (sizeof flags / sizeof flags[0])
+
+static const struct {
+	const char *name, *args, *summary;
+} cmds[SMM_CLI_NCMDS] = {
+	[SMM_CLI_NONE] = { "", "COMMAND [OPTION]...", "Talk to an smm-server: the seed's demo, single requests and load runs." },
+	[SMM_CLI_PING] = { "ping", "[OPTION]...", "Check that the server answers." },
+	[SMM_CLI_MALLOC] = { "malloc", "--size N [--id N] [OPTION]...", "Allocate a block (the seed's my_malloc); prints its address, size, id and key." },
+	[SMM_CLI_FILL] = { "fill", "--addr N --key HEX [--char C] [OPTION]...", "Write a character into every byte of a block." },
+	[SMM_CLI_FREE] = { "free", "--addr N --key HEX [OPTION]...", "Free a block." },
+	[SMM_CLI_DUMP] = { "dump", "[--offset N] [--length N] [--raw] [--blocks] [OPTION]...", "Show the memory in rows with an address column, one colour per owner on a terminal." },
+	[SMM_CLI_STATS] = { "stats", "[OPTION]...", "Show the server's counters." },
+	[SMM_CLI_RESET] = { "reset", "[--admin-token-file PATH] [OPTION]...", "Free every block (admin)." },
+	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [OPTION]...", "The seed's program over TCP: N threads each ask for a random block at once,\nfill it with their id, or print 'Thread <id>: Not enough memory'; then the\nmemory and each thread's thread_message (its address, or -1)." },
+	[SMM_CLI_LOAD] = { "load", "[--connections C] [--threads T] [--duration S | --requests N] [--pipeline P] [OPTION]...", "Load run: malloc then free (or ping) as fast as the server answers; prints\nrequests/s, latency percentiles and errors by code." },
+};
+
+const char *smm_cli_cmd_name(enum smm_cli_cmd cmd)
+{
+	return (unsigned)cmd < SMM_CLI_NCMDS ? cmds[cmd].name : "";
+}
+
+static void set_defaults(struct smm_cli *cli)
+{
+	memset(cli, 0, sizeof *cli);
+	strcpy(cli->host, SMM_CLI_DEFAULT_HOST);
+	cli->port = SMM_CLI_DEFAULT_PORT;
+	cli->timeout_ms = SMM_CLIENT_DEFAULT_TIMEOUT_MS;
+	cli->length = SMM_CLIENT_TO_END;
+	cli->size_min = 1;
+	cli->size_max = 16;
+	cli->connections = 4;
+	cli->pipeline = 1;
+	cli->op = SMM_OP_MALLOC;
+}
+
+/* parse_u64 reads a plain decimal number. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > SMM_PROTO_MAX_INT)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_range(const char *s, uint64_t *lo, uint64_t *hi)
+{
+	char first[32];
+	const char *dash = strchr(s, '-');
+	size_t n = dash ? (size_t)(dash - s) : strlen(s);
+
+	if (n >= sizeof first)
+		return -1;
+	memcpy(first, s, n);
+	first[n] = '\0';
+	if (parse_u64(first, lo) < 0 || (dash ? parse_u64(dash + 1, hi) : parse_u64(first, hi)) < 0)
+		return -1;
+	return *lo >= 1 && *lo <= *hi ? 0 : -1;
+}
+
+static int parse_seconds(const char *s, int *ms)
+{
+	char *end;
+	double v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > MAX_SECONDS)
+		return -1;
+	*ms = (int)ceil(v * 1000.0);
+	return 0;
+}
+
+static int apply(struct smm_cli *cli, const struct flag *f, const char *v)
+{
+	void *field = (char *)cli + f->off;
+	uint64_t n;
+
+	switch (f->kind) {
+	case K_BOOL:
+		*(bool *)field = true;
+		return 0;
+	case K_STR:
+		if (strlen(v) >= (f->off == AT(host) ? sizeof cli->host : sizeof cli->admin_token_file) || !*v)
+			return -1;
+		strcpy(field, v);
+		return 0;
+	case K_PORT:
+		if (parse_u64(v, &n) < 0 || n < 1 || n > 65535)
+			return -1;
+		*(int *)field = (int)n;
+		return 0;
+	case K_SECONDS:
+		return parse_seconds(v, field);
+	case K_U64:
+		return parse_u64(v, field);
+	case K_ID:
+		if (parse_u64(v, &n) < 0 || n > SMM_PROTO_MAX_ID)
+			return -1;
+		*(int64_t *)field = (int64_t)n;
+		return 0;
+	case K_KEY:
+		return smm_key_parse(v, strlen(v), field);
+	case K_CHAR:
+		if (strlen(v) != 1 || v[0] < 0x21 || v[0] > 0x7e)
+			return -1;
+		*(char *)field = v[0];
+		return 0;
+	case K_RANGE:
+		return parse_range(v, &cli->size_min, &cli->size_max);
+	case K_COUNT:
+		if (parse_u64(v, &n) < 0 || n < 1 || n > f->max)
+			return -1;
+		*(int *)field = (int)n;
+		return 0;
+	case K_OP:
+		if (strcmp(v, "malloc") && strcmp(v, "ping"))
+			return -1;
+		cli->op = strcmp(v, "ping") ? SMM_OP_MALLOC : SMM_OP_PING;
+		return 0;
+	}
+	return -1;
+}
+
+static const struct flag *find_flag(const char *name)
+{
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (strcmp(flags[i].name, name) == 0)
+			return &flags[i];
+	return NULL;
+}
+
+static int bad_value(const struct flag *f, const char *where, const char *v, char *err,
+		     size_t errlen)
+{
+	snprintf(err, errlen, "%s: invalid value '%s' (expected %s: %s)", where, v,
+		 f->meta, f->help);
+	return -1;
+}
+
+static int parse_env(struct smm_cli *cli, char *err, size_t errlen)
+{
+	static const struct { const char *env, *flag; } envs[] = {
+		{ "SMM_HOST", "host" }, { "SMM_PORT", "port" },
+	};
+
+	for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+		const char *v = getenv(envs[i].env);
+		const struct flag *f = find_flag(envs[i].flag);
+		if (v && *v && apply(cli, f, v) < 0)
+			return bad_value(f, envs[i].env, v, err, errlen);
+	}
+	return 0;
+}
+
+static enum smm_cli_cmd find_cmd(const char *word)
+{
+	for (int i = SMM_CLI_NONE + 1; i < SMM_CLI_NCMDS; i++)
+		if (strcmp(cmds[i].name, word) == 0)
+			return (enum smm_cli_cmd)i;
+	return SMM_CLI_NONE;
+}
+
+/* check_flags refuses flags the command does not take and reports a
+ * missing required one, in table order. */
+static int check_flags(const struct smm_cli *cli, const bool *seen, char *err, size_t errlen)
+{
+	unsigned bit = BIT(cli->cmd);
+
+	for (size_t i = 0; i < NFLAGS; i++) {
+		if (seen[i] && !(flags[i].cmds & bit)) {
+			snprintf(err, errlen, "%s%s does not take --%s",
+				 cli->cmd ? "" : "no command given: ", smm_cli_cmd_name(cli->cmd),
+				 flags[i].name);
+			return -1;
+		}
+	}
+	if (cli->help || cli->version)
+		return 0;
+	for (size_t i = 0; i < NFLAGS; i++) {
+		if (!seen[i] && (flags[i].required & bit)) {
+			snprintf(err, errlen, "%s needs --%s", smm_cli_cmd_name(cli->cmd),
+				 flags[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* finish applies the rules that tie flags together. */
+static int finish(struct smm_cli *cli, const bool *seen, char *err, size_t errlen)
+{
+	size_t size = (size_t)(find_flag("size") - flags);
+	size_t threads = (size_t)(find_flag("threads") - flags);
+	size_t duration = (size_t)(find_flag("duration") - flags);
+	size_t requests = (size_t)(find_flag("requests") - flags);
+
+	cli->has_seed = seen[find_flag("seed") - flags];
+	if (cli->cmd == SMM_CLI_MALLOC && cli->size_min != cli->size_max) {
+		snprintf(err, errlen, "malloc takes one --size, not a range");
+		return -1;
+	}
+	if (!seen[threads])
+		cli->threads = cli->cmd == SMM_CLI_DEMO ? SMM_CLI_DEMO_THREADS : 2;
+	if (cli->cmd == SMM_CLI_LOAD) {
+		if (seen[duration] && seen[requests]) {
+			snprintf(err, errlen, "load takes --duration or --requests, not both");
+			return -1;
+		}
+		if (seen[requests] && cli->requests == 0) {
+			snprintf(err, errlen, "--requests must be at least 1");
+			return -1;
+		}
+		if (!seen[duration] && !seen[requests])
+			cli->duration_ms = 5000;
+		if (cli->threads > cli->connections)
+			cli->threads = cli->connections;
+		if (cli->op == SMM_OP_PING && seen[size]) {
+			snprintf(err, errlen, "--op ping takes no --size");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option opts[NFLAGS + 1];
+	bool seen[NFLAGS] = { false };
+	char where[64];
+	int c, idx;
+
+	set_defaults(cli);
+	if (parse_env(cli, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < NFLAGS; i++)
+		opts[i] = (struct option){ flags[i].name,
+					   flags[i].kind == K_BOOL ? no_argument : required_argument,
+					   NULL, (int)i };
+	opts[NFLAGS] = (struct option){ 0 };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
+		if (c == '?' || c == ':') {
+			snprintf(err, errlen, "%s option '%s'",
+				 c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
+			return -1;
+		}
+		seen[c] = true;
+		snprintf(where, sizeof where, "--%s", flags[c].name);
+		if (apply(cli, &flags[c], optarg) < 0)
+			return bad_value(&flags[c], where, optarg, err, errlen);
+	}
+	if (optind < argc) {
+		cli->cmd = find_cmd(argv[optind]);
+		if (cli->cmd == SMM_CLI_NONE) {
+			snprintf(err, errlen, "unknown command '%s'", argv[optind]);
+			return -1;
+		}
+		if (optind + 1 < argc) {
+			snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+			return -1;
+		}
+	} else if (!cli->help && !cli->version) {
+		snprintf(err, errlen, "no command given");
+		return -1;
+	}
+	if (check_flags(cli, seen, err, errlen) < 0)
+		return -1;
+	return finish(cli, seen, err, errlen);
+}
+
+void smm_cli_usage(enum smm_cli_cmd cmd, FILE *out)
+{
+	unsigned bit = BIT(cmd);
+
+	fprintf(out, "Usage: smm-client %s%s%s\n%s\n\n", cmds[cmd].name, cmd ? " " : "",
+		cmds[cmd].args, cmds[cmd].summary);
+	if (cmd == SMM_CLI_NONE) {
+		fputs("Commands:\n", out);
+		for (int i = SMM_CLI_NONE + 1; i < SMM_CLI_NCMDS; i++) {
+			const char *nl = strchr(cmds[i].summary, '\n');
+			int n = nl ? (int)(nl - cmds[i].summary) : (int)strlen(cmds[i].summary);
+			fprintf(out, "  %-8s %.*s\n", cmds[i].name, n, cmds[i].summary);
+		}
+		fputs("\nRun 'smm-client COMMAND --help' for a command's options.\n\n", out);
+	}
+	fputs("Options:\n", out);
+	for (size_t i = 0; i < NFLAGS; i++) {
+		char left[64];
+		if (!(flags[i].cmds & bit))
+			continue;
+		snprintf(left, sizeof left, "--%s%s%s", flags[i].name, flags[i].meta ? " " : "",
+			 flags[i].meta ? flags[i].meta : "");
+		fprintf(out, "  %-26s %s\n", left, flags[i].help);
+	}
+	fputs("\nExit status: 0 success, 1 the server answered with an error,\n"
+	      "2 server unreachable, timed out, or bad usage.\n", out);
+}
+
+int smm_cli_admin_token(const struct smm_cli *cli, char token[SMM_PROTO_MAX_TOKEN + 1],
+			char *err, size_t errlen)
+{
+	const char *env = getenv("SMM_ADMIN_TOKEN");
+	char buf[SMM_PROTO_MAX_TOKEN + 3];
+	size_t n;
+	FILE *f;
+
+	if (cli->admin_token_file[0]) {
+		f = fopen(cli->admin_token_file, "r");
+		if (!f) {
+			snprintf(err, errlen, "cannot read admin token file %s: %s",
+				 cli->admin_token_file, strerror(errno));
+			return -1;
+		}
+		n = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && buf[n - 1] == '\r')
+			n--;
+	} else if (env && *env) {
+		n = strlen(env);
+		if (n > SMM_PROTO_MAX_TOKEN)
+			n = SMM_PROTO_MAX_TOKEN + 1;
+		memcpy(buf, env, n);
+	} else {
+		snprintf(err, errlen, "no admin token: give --admin-token-file or set SMM_ADMIN_TOKEN");
+		return -1;
+	}
+	if (n == 0 || n > SMM_PROTO_MAX_TOKEN) {
+		snprintf(err, errlen, "the admin token must be 1 to %d bytes", SMM_PROTO_MAX_TOKEN);
+		return -1;
+	}
+	memcpy(token, buf, n);
+	token[n] = '\0';
+	return 0;
+}

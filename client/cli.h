@@ -1,0 +1,88 @@
+/* cli.h — smm-client's command line: one table of flags says which
+ * commands take each flag, how to read it and its help line, so parsing,
+ * checking and --help never disagree. Pure: no I/O but the admin token
+ * file, no threads. */
+#ifndef SMM_CLI_H
+#define SMM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+/* Default server address when neither flags nor SMM_HOST/SMM_PORT say. */
+#define SMM_CLI_DEFAULT_HOST "127.0.0.1"
+#define SMM_CLI_DEFAULT_PORT 7150
+/* The seed ran ten request threads. */
+#define SMM_CLI_DEMO_THREADS 10
+/* More threads than this would only measure the scheduler. */
+#define SMM_CLI_MAX_THREADS 1024
+/* Beyond this a load run meets the server's own connection limit first. */
+#define SMM_CLI_MAX_CONNECTIONS 10000
+/* Requests in flight per connection; more only grows the server's queue. */
+#define SMM_CLI_MAX_PIPELINE 65536
+
+enum smm_cli_cmd {
+	SMM_CLI_NONE, /* no command given: only --help or --version make sense */
+	SMM_CLI_PING,
+	SMM_CLI_MALLOC,
+	SMM_CLI_FILL,
+	SMM_CLI_FREE,
+	SMM_CLI_DUMP,
+	SMM_CLI_STATS,
+	SMM_CLI_RESET,
+	SMM_CLI_DEMO,
+	SMM_CLI_LOAD,
+	SMM_CLI_NCMDS
+};
+
+/* Everything the command line (and SMM_HOST, SMM_PORT) said. */
+struct smm_cli {
+	enum smm_cli_cmd cmd;
+	bool help, version, json;
+	char host[256];
+	int port;
+	int timeout_ms;
+	/* one-shot commands */
+	int64_t id;
+	uint64_t size_min, size_max; /* malloc: equal; load: the range */
+	uint64_t addr, key;
+	char fill_char;      /* 0: the owner's id character */
+	uint64_t offset, length; /* dump; length SMM_CLIENT_TO_END when absent */
+	bool raw, blocks;
+	char admin_token_file[1024];
+	/* demo */
+	int threads;
+	bool has_seed, reset;
+	uint64_t seed;
+	/* load */
+	int connections, pipeline;
+	int duration_ms;   /* 0 when --requests bounds the run instead */
+	uint64_t requests; /* 0 when --duration bounds the run */
+	enum smm_op op;    /* SMM_OP_MALLOC (malloc then free) or SMM_OP_PING */
+};
+
+/* smm_cli_parse reads argv (argv[0] is the program) into *cli after
+ * filling in the defaults and SMM_HOST/SMM_PORT. Returns 0, or -1 with one
+ * line in err for an unknown command or flag, a flag the command does not
+ * take, a bad value or a missing required flag; cli->cmd is still set
+ * when the command word was read, for pointing at its --help.
+ * Uses getopt_long, so it is not thread-safe: main thread only. */
+int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t errlen);
+
+/* smm_cli_usage writes the help for cmd (SMM_CLI_NONE: the overview). */
+void smm_cli_usage(enum smm_cli_cmd cmd, FILE *out);
+
+/* smm_cli_cmd_name returns the command's word ("malloc"). Static storage. */
+const char *smm_cli_cmd_name(enum smm_cli_cmd cmd);
+
+/* smm_cli_admin_token reads the admin token from cli->admin_token_file
+ * (one line; a final newline is dropped) or else $SMM_ADMIN_TOKEN into
+ * token (NUL-terminated). Returns 0, or -1 with one line in err when
+ * neither gives a non-empty token of at most SMM_PROTO_MAX_TOKEN bytes. */
+int smm_cli_admin_token(const struct smm_cli *cli, char token[SMM_PROTO_MAX_TOKEN + 1],
+			char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,28 @@
+/* render.h — replies as text for people: the memory in rows, the block
+ * list, the counters. Writes to the FILE it is given; no sockets, no
+ * threads of its own (stdio locks each call). */
+#ifndef SMM_RENDER_H
+#define SMM_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+/* Bytes per row of a dump: three rows for the seed's 150-byte arena. */
+#define SMM_RENDER_ROW 50
+
+/* smm_render_memory writes rep's memory window (a dump reply) as rows of
+ * SMM_RENDER_ROW bytes, each led by the decimal address of its first byte.
+ * With color, and when rep carries blocks, each owner's bytes are drawn in
+ * one ANSI colour chosen by its id. A truncated window ends with a note. */
+void smm_render_memory(FILE *out, const struct smm_reply *rep, bool color);
+
+/* smm_render_blocks writes rep's blocks as a table: addr, size, id and the
+ * id's character. */
+void smm_render_blocks(FILE *out, const struct smm_reply *rep);
+
+/* smm_render_stats writes a stats reply as "name: value" lines. */
+void smm_render_stats(FILE *out, const struct smm_stats *st);
+
+#endif
