@@ -5,28 +5,13 @@ JSON, with per-connection lines at debug only."""
 import json
 import os
 import re
-import signal
 import subprocess
 import unittest
 
 import harness
 
 
-class Server(harness.Server):
-    """harness.Server whose stop() returns the whole log. (harness.Server.stop
-    takes communicate()'s stdout, always None, for the rest of stderr, so it
-    loses every line after `listening on`.)"""
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            _, rest = self.proc.communicate(timeout=harness.TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, rest = self.proc.communicate(timeout=harness.TIMEOUT)
-        self.log += rest or b""
-        return self.proc.returncode, self.log.decode(errors="replace")
+from harness import Server
 
 HELP_FLAG = re.compile(r"^  --([a-z][a-z-]*) ([A-Z]+) ")
 HELP_ENV = re.compile(r"^\s+env (SMM_[A-Z_]+)$")

@@ -16,20 +16,6 @@ CMAKE = os.environ.get("SMM_CMAKE", "cmake")
 HAVE_CLIENT = bool(os.environ.get("SMM_CLIENT"))
 
 
-class InstalledServer(harness.Server):
-    """harness.Server, but running the installed binary."""
-
-    def __init__(self, binary, *args, env=None):
-        full_env = dict(os.environ)
-        full_env.pop("SMM_ADMIN_TOKEN", None)
-        full_env.update(env or {})
-        self.proc = subprocess.Popen(
-            [binary, "--port", "0", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full_env)
-        self.log = b""
-        self.port = self._wait_listening()
-
-
 class InstallTest(unittest.TestCase):
 
     @classmethod
@@ -88,7 +74,8 @@ class InstallTest(unittest.TestCase):
         self.assertRegex(out.stdout, r"^smm-server \d+\.\d+\.\d+ \(protocol \d+\)\n$")
 
     def test_installed_server_serves_and_installed_client_pings(self):
-        server = InstalledServer(self.path("bin", "smm-server"))
+        # harness.Server passes Popen arguments on: run the installed binary.
+        server = harness.Server(executable=self.path("bin", "smm-server"))
         try:
             conn = harness.Conn(server.port)
             self.assertEqual(conn.call({"op": "ping"}), {"ok": True})

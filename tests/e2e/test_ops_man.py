@@ -31,8 +31,12 @@ def source_text(page):
 
 
 def help_text(binary, *args):
-    return subprocess.run([binary, *args, "--help"], capture_output=True, text=True,
-                          timeout=harness.TIMEOUT, check=True).stdout
+    argv = [binary, *args, "--help"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=harness.TIMEOUT)
+    if out.returncode != 0 or not out.stdout:
+        raise AssertionError("%s exited %d: %s" % (" ".join(argv[-2:] if args else argv[-1:]),
+                                                   out.returncode, out.stderr.strip()))
+    return out.stdout
 
 
 @unittest.skipUnless(shutil.which("man") and shutil.which("groff"),
