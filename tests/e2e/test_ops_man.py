@@ -74,6 +74,14 @@ class ServerPageTest(unittest.TestCase):
             with self.subTest(name):
                 self.assertRegex(page, re.escape(name) + r"\b")
 
+    def test_every_policy_documented(self):
+        policies = re.search(r"^Policies: (.*)\.$", help_text(harness.SERVER), re.M)
+        self.assertTrue(policies)
+        page = source_text("smm-server.1")
+        for name in policies.group(1).split(", "):
+            with self.subTest(name):
+                self.assertRegex(page, r"(?m)^\.BR? %s( ,| ;)?$" % re.escape(name))
+
     def test_defaults_match_help(self):
         # "(default X)" in --help and "Default X" in the page, flag by flag.
         usage = help_text(harness.SERVER)
