@@ -5,6 +5,7 @@ JSON, with per-connection lines at debug only."""
 import json
 import os
 import re
+import resource
 import subprocess
 import unittest
 
@@ -160,6 +161,32 @@ class LogTest(unittest.TestCase):
         self.assertEqual(len(lines), 3, lines)
         self.assertIn("listening on", lines[0])
         self.assertTrue(lines[-1].endswith(" stopped"), lines)
+
+    def test_trouble_is_logged_at_warn_and_the_server_recovers(self):
+        # Few file descriptors: accept(2) fails with EMFILE, which the server
+        # logs at warn and rides out; once clients leave it serves again.
+        def few_fds():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+        server = Server("--log-format", "json", preexec_fn=few_fds)
+        conns = []
+        try:
+            for _ in range(20):
+                conns.append(harness.Conn(server.port))
+            warned = server.wait_log(r'\{"time":"[^"]+","level":"warn","msg":"accept: [^"]+"\}')
+            self.assertTrue(warned, server.log)
+            for c in conns:
+                c.close()
+            conns = []
+            later = harness.Conn(server.port)
+            self.assertEqual(later.call({"op": "ping"}), {"ok": True})
+            later.close()
+        finally:
+            for c in conns:
+                c.close()
+            status, log = server.stop()
+        self.assertEqual(status, 0, log)
+        for line in log.splitlines():
+            self.assertNotEqual(json.loads(line)["level"], "error", line)
 
 
 if __name__ == "__main__":
