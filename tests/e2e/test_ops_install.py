@@ -89,6 +89,18 @@ class InstallTest(unittest.TestCase):
         self.assertEqual(status, 0, log)
         self.assertTrue(re.search(r"listening on 127\.0\.0\.1:\d+", log), log)
 
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze is not installed")
+    def test_installed_unit_verifies_and_is_hardened(self):
+        unit = self.path("share/doc/smm/smm-server.service")
+        # verify also runs `man smm-server(1)` for Documentation=.
+        env = dict(os.environ, MANPATH=self.path("share", "man"))
+        out = self.run_installed("systemd-analyze", "verify", unit, env=env)
+        self.assertEqual((out.returncode, out.stderr), (0, ""))
+        out = self.run_installed("systemd-analyze", "security", "--offline=yes", unit, env=env)
+        m = re.search(r"Overall exposure level for smm-server.service: ([\d.]+)", out.stdout)
+        self.assertTrue(m, out.stdout + out.stderr)
+        self.assertLessEqual(float(m.group(1)), 2.0, out.stdout)
+
     @unittest.skipUnless(shutil.which("man"), "man-db is not installed (scripts/deps.sh test)")
     def test_installed_man_pages_open_by_name(self):
         env = dict(os.environ, MANPATH=self.path("share", "man"), MANWIDTH="80",
