@@ -300,6 +300,9 @@ int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t 
 	int c, idx;
 
 	set_defaults(cli);
+	/* Known early, so that an error can point at the command's --help. */
+	for (int i = 1; i < argc && cli->cmd == SMM_CLI_NONE; i++)
+		cli->cmd = find_cmd(argv[i]);
 	if (parse_env(cli, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < NFLAGS; i++)
@@ -320,6 +323,7 @@ int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t 
 		if (apply(cli, &flags[c], optarg) < 0)
 			return bad_value(&flags[c], where, optarg, err, errlen);
 	}
+	cli->cmd = SMM_CLI_NONE;
 	if (optind < argc) {
 		cli->cmd = find_cmd(argv[optind]);
 		if (cli->cmd == SMM_CLI_NONE) {
@@ -336,7 +340,7 @@ int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t 
 	}
 	if (check_flags(cli, seen, err, errlen) < 0)
 		return -1;
-	return finish(cli, seen, err, errlen);
+	return cli->help || cli->version ? 0 : finish(cli, seen, err, errlen);
 }
 
 void smm_cli_usage(enum smm_cli_cmd cmd, FILE *out)

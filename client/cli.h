@@ -67,8 +67,8 @@ struct smm_cli {
 /* smm_cli_parse reads argv (argv[0] is the program) into *cli after
  * filling in the defaults and SMM_HOST/SMM_PORT. Returns 0, or -1 with one
  * line in err for an unknown command or flag, a flag the command does not
- * take, a bad value or a missing required flag; cli->cmd is still set
- * when the command word was read, for pointing at its --help.
+ * take, a bad value or a missing required flag; cli->cmd then names the
+ * command the words seem to ask for, for pointing at its --help.
  * Uses getopt_long, so it is not thread-safe: main thread only. */
 int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t errlen);
 

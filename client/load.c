@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,11 +76,17 @@ static uint64_t next_rand(uint64_t *s)
 	return *s;
 }
 
-static int fail(struct lthread *t, const char *msg)
+/* fail records why thread t gives up, stops the run and returns -1. */
+static int fail(struct lthread *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct lthread *t, const char *fmt, ...)
 {
+	va_list ap;
+
 	atomic_store(&t->run->failed, true);
 	t->st = SMM_CLIENT_ENET;
-	snprintf(t->err, sizeof t->err, "%s", msg);
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof t->err, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -142,7 +149,7 @@ static int drain(struct lthread *t, struct lconn *lc, uint64_t now)
 		}
 	}
 	if (rc < 0 && t->st == SMM_CLIENT_OK)
-		fail(t, smm_client_error(lc->c));
+		fail(t, "%s", smm_client_error(lc->c));
 	smm_reply_clear(&rep);
 	return rc < 0 ? -1 : n;
 }
@@ -190,10 +197,11 @@ static int loop(struct lthread *t, struct pollfd *pfds)
 			return 0;
 		now = now_ns();
 		if (now - last >= timeout_ns)
-			return fail(t, "no reply from the server within the timeout");
+			return fail(t, "%.64s:%d: no reply from the server within %d ms",
+				    t->cli->host, t->cli->port, t->cli->timeout_ms);
 		rc = poll(pfds, (nfds_t)t->nconns, (int)((timeout_ns - (now - last)) / 1000000u) + 1);
 		if (rc < 0 && errno != EINTR)
-			return fail(t, strerror(errno));
+			return fail(t, "poll: %s", strerror(errno));
 		now = now_ns();
 		for (int k = 0; k < t->nconns && rc > 0; k++) {
 			struct lconn *lc = &t->conns[k];
