@@ -8,3 +8,5 @@ smm_e2e_test(ops_man test_ops_man.py)
 # The install test installs this build tree with this cmake.
 set_property(TEST ops_install APPEND PROPERTY ENVIRONMENT
              "SMM_BUILD_DIR=${CMAKE_BINARY_DIR}" "SMM_CMAKE=${CMAKE_COMMAND}")
+# `ctest -L ops` runs just these.
+set_property(TEST ops_install ops_config ops_docker ops_man APPEND PROPERTY LABELS ops)
