@@ -309,17 +309,19 @@ enum smm_client_status smm_client_pipeline(struct smm_client *c,
 	for (i = 0; i < n; i++)
 		if (smm_client_send(c, &reqs[i], i) < 0) {
 			fail(c, "out of memory queueing a request");
-			return status_of(c, -1, &reps[0]);
+			goto broken;
 		}
 	for (i = 0; i < n; i++) {
-		if (wait_next(c, &reps[i]) < 0) {
-			smm_reply_clear(&reps[i]);
-			return status_of(c, -1, &reps[0]);
-		}
+		if (wait_next(c, &reps[i]) < 0)
+			goto broken;
 		if (status_of(c, 0, &reps[i]) != SMM_CLIENT_OK)
 			st = SMM_CLIENT_EREPLY;
 	}
 	return st;
+broken:
+	for (i = 0; i < n; i++)
+		smm_reply_clear(&reps[i]);
+	return status_of(c, -1, &reps[0]);
 }
 
 enum smm_client_status smm_client_call(struct smm_client *c, const struct smm_request *req,

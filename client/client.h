@@ -81,6 +81,9 @@ enum smm_client_status smm_client_free(struct smm_client *c, uint64_t addr, uint
  * live blocks into rep->blocks. */
 enum smm_client_status smm_client_dump(struct smm_client *c, uint64_t offset, uint64_t length,
 				       bool blocks, struct smm_reply *rep);
+
+/* smm_client_stats reads the server's counters into rep->stats; its
+ * policy name points into c, valid until the next call on c. */
 enum smm_client_status smm_client_stats(struct smm_client *c, struct smm_reply *rep);
 
 /* smm_client_reset frees every block; token is the server's admin token. */
@@ -92,7 +95,7 @@ enum smm_client_status smm_client_reset(struct smm_client *c, const char *token,
  * owns and clears them all afterwards). Returns SMM_CLIENT_OK when every
  * reply is a success, SMM_CLIENT_EREPLY when at least one is an error
  * (see each reps[i].err), SMM_CLIENT_ENET when the connection failed; then
- * reps[0].message says why, and replies not received are left cleared. */
+ * every reply is cleared and reps[0].message says why. */
 enum smm_client_status smm_client_pipeline(struct smm_client *c,
 					   const struct smm_request *reqs, size_t n,
 					   struct smm_reply *reps);

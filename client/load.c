@@ -48,7 +48,6 @@ struct lthread {
 	enum smm_client_status st;
 	char err[256];
 	pthread_t thread;
-	bool started;
 };
 
 struct run {
@@ -264,6 +263,7 @@ static void split(const struct smm_cli *cli, struct lthread *ts, struct run *run
 static void watch(struct run *run, int nthreads, struct lthread *ts, FILE *progress)
 {
 	uint64_t last_requests = 0, last_ns = run->start_ns;
+	bool printed = false;
 
 	pthread_mutex_lock(&run->lock);
 	while (run->finished < nthreads) {
@@ -287,11 +287,12 @@ static void watch(struct run *run, int nthreads, struct lthread *ts, FILE *progr
 			(double)(requests - last_requests) * 1e9 / (double)(now - last_ns),
 			(unsigned long long)errors);
 		fflush(progress);
+		printed = true;
 		last_requests = requests;
 		last_ns = now;
 	}
 	pthread_mutex_unlock(&run->lock);
-	if (progress && last_requests) {
+	if (printed) {
 		fputs("\r\033[K", progress);
 		fflush(progress);
 	}

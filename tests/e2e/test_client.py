@@ -301,6 +301,22 @@ class LoadSmallArena(ClientTest):
         self.assertEqual((stats["used"], stats["blocks"]), (0, 0))
 
 
+class ServerFull(ClientTest):
+    server_args = ("--max-conns", "1")
+
+    def test_refused_workers_end_the_run_cleanly(self):
+        # The demo's own connection takes the only slot; each worker's is
+        # refused with "busy" and closed. Whether the client reads that line
+        # before the reset is the kernel's race: exit 1 or 2, one line, no dump.
+        for cmd in ("demo", "load"):
+            p = client(cmd, "--duration", "1", port=self.server.port) if cmd == "load" else \
+                client(cmd, port=self.server.port)
+            self.assertIn(p.returncode, (1, 2), cmd)
+            self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
+            self.assertRegex(p.stderr, r"^smm-client: (busy: too many connections|127\.0\.0\.1:\d+: )")
+            self.assertNotIn("Memory:", p.stdout)
+
+
 class Unreachable(unittest.TestCase):
     def test_refused_exits_2(self):
         port = free_port()
