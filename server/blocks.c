@@ -1,7 +1,8 @@
 /* blocks.c — address-keyed table of live blocks, compact for millions.
  *
- * Records sit densely in fixed pages (no slack beyond the last page; a
- * remove moves the last record into the hole). An open-addressing index of
+ * Records sit in fixed pages; a removed record (size 0) goes on a list of
+ * spares threaded through its addr, and the next insert reuses it, so the
+ * pages hold the most blocks ever live at once. An open-addressing index of
  * 32-bit record numbers finds them by address: linear probing with
  * backward-shift deletion, no tombstones. A record costs 32 bytes and its
  * index slot 4 to 11 (the load stays between 3/8 and 3/4). Slot value 0 is
@@ -20,7 +21,9 @@ struct smm_blocks {
 	size_t npages;
 	uint32_t *slots;
 	size_t mask;  /* slots - 1; a power of two */
-	size_t count; /* records 0 .. count-1 are live */
+	size_t count; /* live records */
+	size_t used;  /* records 0 .. used-1 were ever handed out */
+	size_t spare; /* first spare record, or SIZE_MAX */
 };
 
 static struct smm_block *record(const struct smm_blocks *t, size_t i)
@@ -46,6 +49,7 @@ struct smm_blocks *smm_blocks_new(void)
 		return NULL;
 	}
 	t->mask = MIN_SLOTS - 1;
+	t->spare = SIZE_MAX;
 	return t;
 }
 
@@ -79,8 +83,9 @@ static int grow_slots(struct smm_blocks *t)
 	free(t->slots);
 	t->slots = slots;
 	t->mask = cap - 1;
-	for (size_t i = 0; i < t->count; i++)
-		place(t, i);
+	for (size_t i = 0; i < t->used; i++)
+		if (record(t, i)->size != 0)
+			place(t, i);
 	return 0;
 }
 
@@ -100,15 +105,25 @@ static int add_page(struct smm_blocks *t)
 
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 {
-	if (t->count >= UINT32_MAX - 1)
-		return -1;
-	if (t->count == t->npages * PAGE_RECORDS && add_page(t) < 0)
-		return -1;
+	size_t i = t->spare;
+
+	if (i == SIZE_MAX) {
+		if (t->used >= UINT32_MAX - 1)
+			return -1;
+		if (t->used == t->npages * PAGE_RECORDS && add_page(t) < 0)
+			return -1;
+		i = t->used;
+	}
 	/* Keep the load at most 3/4 so probe runs stay short. */
 	if ((t->count + 1) * 4 > (t->mask + 1) * 3 && grow_slots(t) < 0)
 		return -1;
-	*record(t, t->count) = *b;
-	place(t, t->count++);
+	if (i == t->spare)
+		t->spare = (size_t)record(t, i)->addr;
+	else
+		t->used++;
+	*record(t, i) = *b;
+	place(t, i);
+	t->count++;
 	return 0;
 }
 
@@ -144,23 +159,23 @@ static void unindex(struct smm_blocks *t, size_t hole)
 
 void smm_blocks_remove(struct smm_blocks *t, uint64_t addr)
 {
-	size_t s = slot_of(t, addr), i, last;
+	size_t s = slot_of(t, addr), i;
 
 	if (s == SIZE_MAX)
 		return;
 	i = t->slots[s] - 1;
 	unindex(t, s);
-	last = --t->count;
-	if (i != last) { /* move the last record into the hole */
-		t->slots[slot_of(t, record(t, last)->addr)] = (uint32_t)(i + 1);
-		*record(t, i) = *record(t, last);
-	}
+	*record(t, i) = (struct smm_block){ .addr = t->spare };
+	t->spare = i;
+	t->count--;
 }
 
 void smm_blocks_clear(struct smm_blocks *t)
 {
 	memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
 	t->count = 0;
+	t->used = 0;
+	t->spare = SIZE_MAX;
 }
 
 size_t smm_blocks_count(const struct smm_blocks *t)
@@ -177,6 +192,7 @@ size_t smm_blocks_bytes(const struct smm_blocks *t)
 void smm_blocks_each(const struct smm_blocks *t,
 		     void (*fn)(void *arg, const struct smm_block *b), void *arg)
 {
-	for (size_t i = 0; i < t->count; i++)
-		fn(arg, record(t, i));
+	for (size_t i = 0; i < t->used; i++)
+		if (record(t, i)->size != 0)
+			fn(arg, record(t, i));
 }

@@ -149,36 +149,6 @@ static uint32_t cut(struct smm_extents *e, int k, uint32_t t, uint32_t x)
 	return t;
 }
 
-/* refresh recomputes the maxima on tree A's path from t down to x. */
-static void refresh(struct smm_extents *e, uint32_t t, uint32_t x)
-{
-	struct smm_node *n = at(e, t);
-
-	if (t != x)
-		refresh(e, less(e, TREE_A, at(e, x), n) ? n->link[0] : n->link[1], x);
-	pull(e, TREE_A, t);
-}
-
-/* find returns the record starting at addr in tree A, or the one with the
- * greatest start below addr when before is set (NIL if none). */
-static uint32_t find(const struct smm_extents *e, uint64_t addr, int before)
-{
-	uint32_t t = e->root[TREE_A], best = NIL;
-
-	while (t != NIL) {
-		const struct smm_node *n = at(e, t);
-		if (n->addr == addr && !before)
-			return t;
-		if (n->addr < addr) {
-			best = t;
-			t = n->link[1];
-		} else {
-			t = n->link[0];
-		}
-	}
-	return before ? best : NIL;
-}
-
 static void add(struct smm_extents *e, uint32_t x)
 {
 	e->root[TREE_A] = insert(e, TREE_A, e->root[TREE_A], x);
@@ -187,26 +157,16 @@ static void add(struct smm_extents *e, uint32_t x)
 	e->count++;
 }
 
-static void drop(struct smm_extents *e, uint32_t x)
+/* unsort and resort take record x out of tree S before its range changes
+ * and put it back after. */
+static void unsort(struct smm_extents *e, uint32_t x)
 {
-	e->root[TREE_A] = cut(e, TREE_A, e->root[TREE_A], x);
 	if (e->by_size)
 		e->root[TREE_S] = cut(e, TREE_S, e->root[TREE_S], x);
-	e->count--;
-	smm_nodes_put(&e->pool, x);
 }
 
-/* resize gives record x a new range that keeps its place in address
- * order, and re-sorts it by size. */
-static void resize(struct smm_extents *e, uint32_t x, uint64_t addr, uint64_t size)
+static void resort(struct smm_extents *e, uint32_t x)
 {
-	struct smm_node *n = at(e, x);
-
-	if (e->by_size)
-		e->root[TREE_S] = cut(e, TREE_S, e->root[TREE_S], x);
-	n->addr = addr;
-	n->size = size;
-	refresh(e, e->root[TREE_A], x);
 	if (e->by_size)
 		e->root[TREE_S] = insert(e, TREE_S, e->root[TREE_S], x);
 }
@@ -250,35 +210,94 @@ void smm_extents_reset(struct smm_extents *e)
 	add(e, x);
 }
 
-static uint32_t first(const struct smm_extents *e, uint32_t t, uint64_t n, uint64_t from)
-{
-	const struct smm_node *nd;
-	uint32_t r;
+/* What a take is looking for, and what it found. */
+struct take {
+	uint64_t fit, n, from; /* query: start >= from, usable >= fit; carve n */
+	uint64_t addr;         /* result: the grant */
+	uint64_t rest;         /* bytes left above the grant when the record
+				  kept the padding below it; they need a record */
+};
 
-	if (t == NIL || at(e, t)->aux < n)
-		return NIL;
-	nd = at(e, t);
-	if (nd->addr >= from) {
-		r = first(e, nd->link[0], n, from);
-		if (r != NIL)
-			return r;
-		if (usable(e, nd) >= n)
-			return t;
+/* carve grants c->n bytes from record x, whose link is *t. Tree A stays
+ * ordered: the record shrinks in place or leaves. */
+static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c)
+{
+	struct smm_node *n = at(e, x);
+	uint64_t start = n->addr, end = n->addr + n->size;
+	uint64_t a = (start + e->align - 1) & ~(e->align - 1);
+
+	c->addr = a;
+	unsort(e, x);
+	if (a == start && a + c->n == end) {
+		*t = merge(e, TREE_A, n->link[0], n->link[1]);
+		smm_nodes_put(&e->pool, x);
+		e->count--;
+		return;
 	}
-	return first(e, nd->link[1], n, from);
+	if (a == start) {
+		n->addr = a + c->n;
+		n->size = end - n->addr;
+	} else {
+		n->size = a - start;
+		c->rest = end - a - c->n;
+	}
+	resort(e, x);
+	pull(e, TREE_A, x);
 }
 
-int smm_extents_first(const struct smm_extents *e, uint64_t n, uint64_t from, uint64_t *start)
+/* take_in searches subtree *t in address order, carves the first fit and
+ * recomputes the maxima on the way back up. Returns 1 when it carved. */
+static int take_in(struct smm_extents *e, uint32_t *t, struct take *c)
 {
-	uint32_t x = first(e, e->root[TREE_A], n, from);
+	uint32_t x = *t;
+	struct smm_node *n;
 
-	if (x == NIL)
-		return -1;
-	*start = at(e, x)->addr;
+	if (x == NIL || at(e, x)->aux < c->fit)
+		return 0;
+	n = at(e, x);
+	if (n->addr >= c->from) {
+		if (take_in(e, &n->link[0], c)) {
+			pull(e, TREE_A, x);
+			return 1;
+		}
+		if (usable(e, n) >= c->fit) {
+			carve(e, t, x, c);
+			return 1;
+		}
+	}
+	if (take_in(e, &n->link[1], c)) {
+		pull(e, TREE_A, x);
+		return 1;
+	}
 	return 0;
 }
 
-int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start)
+int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t from,
+		     uint64_t *addr)
+{
+	struct take c = { .fit = fit, .n = n, .from = from };
+	uint32_t spare = NIL;
+
+	/* Only alignment padding can split an extent in two. */
+	if (e->align > 1 && (spare = smm_nodes_get(&e->pool)) == NIL)
+		return -1;
+	if (!take_in(e, &e->root[TREE_A], &c)) {
+		if (spare != NIL)
+			smm_nodes_put(&e->pool, spare);
+		return -1;
+	}
+	if (c.rest > 0) {
+		at(e, spare)->addr = c.addr + n;
+		at(e, spare)->size = c.rest;
+		add(e, spare);
+	} else if (spare != NIL) {
+		smm_nodes_put(&e->pool, spare);
+	}
+	*addr = c.addr;
+	return 0;
+}
+
+int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start, uint64_t *fit)
 {
 	uint32_t t = e->root[TREE_S], best = NIL;
 
@@ -294,6 +313,7 @@ int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start)
 	if (best == NIL)
 		return -1;
 	*start = at(e, best)->addr;
+	*fit = usable(e, at(e, best));
 	return 0;
 }
 
@@ -302,56 +322,82 @@ uint64_t smm_extents_largest(const struct smm_extents *e)
 	return subtree_max(e, e->root[TREE_A]);
 }
 
-int smm_extents_take(struct smm_extents *e, uint64_t start, uint64_t n, uint64_t *addr)
-{
-	uint32_t x = find(e, start, 0), y = NIL;
-	struct smm_node *nd = at(e, x);
-	uint64_t a = (start + e->align - 1) & ~(e->align - 1);
-	uint64_t end = nd->addr + nd->size;
+/* A give's range, its neighbours on the search path, and the outcome. */
+struct give {
+	uint64_t addr, size;
+	uint32_t pred, succ; /* nearest records below and above addr */
+	uint32_t drop;       /* a record swallowed by its neighbour */
+	int lonely;          /* touches no free extent: needs a new record */
+};
 
-	if (a > start && a + n < end) {
-		y = smm_nodes_get(&e->pool);
-		if (y == NIL)
-			return -1;
-	}
-	*addr = a;
-	if (a == start && a + n == end) {
-		drop(e, x);
-	} else if (a == start) {
-		resize(e, x, a + n, end - a - n);
-	} else {
-		resize(e, x, start, a - start);
-		if (y != NIL) {
-			at(e, y)->addr = a + n;
-			at(e, y)->size = end - a - n;
-			add(e, y);
+/* join merges the range with the free neighbours found, if any. */
+static void join(struct smm_extents *e, struct give *g)
+{
+	struct smm_node *p = g->pred != NIL ? at(e, g->pred) : NULL;
+	struct smm_node *s = g->succ != NIL ? at(e, g->succ) : NULL;
+
+	if (p && p->addr + p->size != g->addr)
+		p = NULL;
+	if (s && s->addr != g->addr + g->size)
+		s = NULL;
+	if (p) {
+		unsort(e, g->pred);
+		p->size += g->size;
+		if (s) {
+			unsort(e, g->succ);
+			p->size += s->size;
+			g->drop = g->succ;
 		}
+		resort(e, g->pred);
+	} else if (s) {
+		unsort(e, g->succ);
+		s->addr = g->addr;
+		s->size += g->size;
+		resort(e, g->succ);
+	} else {
+		g->lonely = 1;
 	}
-	return 0;
+}
+
+/* give_in descends to where g's range belongs, joins it there and
+ * recomputes the maxima (dropping a swallowed record) on the way up. */
+static void give_in(struct smm_extents *e, uint32_t *t, struct give *g)
+{
+	uint32_t x = *t;
+	struct smm_node *n;
+
+	if (x == NIL) {
+		join(e, g);
+		return;
+	}
+	n = at(e, x);
+	if (n->addr < g->addr) {
+		g->pred = x;
+		give_in(e, &n->link[1], g);
+	} else {
+		g->succ = x;
+		give_in(e, &n->link[0], g);
+	}
+	if (g->drop == x) {
+		*t = merge(e, TREE_A, n->link[0], n->link[1]);
+		smm_nodes_put(&e->pool, x);
+		e->count--;
+		return;
+	}
+	pull(e, TREE_A, x);
 }
 
 void smm_extents_give(struct smm_extents *e, uint64_t addr, uint64_t size)
 {
-	uint32_t p = find(e, addr, 1), s = find(e, addr + size, 0), x;
+	struct give g = { addr, size, NIL, NIL, NIL, 0 };
+	uint32_t x;
 
-	if (p != NIL && at(e, p)->addr + at(e, p)->size != addr)
-		p = NIL;
-	if (p != NIL && s != NIL) {
-		uint64_t total = at(e, p)->size + size + at(e, s)->size;
-		drop(e, s);
-		resize(e, p, at(e, p)->addr, total);
-	} else if (p != NIL) {
-		resize(e, p, at(e, p)->addr, at(e, p)->size + size);
-	} else if (s != NIL) {
-		resize(e, s, addr, at(e, s)->size + size);
-	} else {
-		x = smm_nodes_get(&e->pool);
-		if (x == NIL)
-			return;
-		at(e, x)->addr = addr;
-		at(e, x)->size = size;
-		add(e, x);
-	}
+	give_in(e, &e->root[TREE_A], &g);
+	if (!g.lonely || (x = smm_nodes_get(&e->pool)) == NIL)
+		return; /* out of memory: the range stays out of use until reset */
+	at(e, x)->addr = addr;
+	at(e, x)->size = size;
+	add(e, x);
 }
 
 uint64_t smm_extents_count(const struct smm_extents *e)

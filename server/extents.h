@@ -26,27 +26,26 @@ void smm_extents_destroy(struct smm_extents *e);
 /* smm_extents_reset makes the whole arena one free extent again. */
 void smm_extents_reset(struct smm_extents *e);
 
-/* smm_extents_first sets *start to the lowest-addressed extent starting at
- * or after from whose usable size is >= n, and returns 0; -1 if none. */
-int smm_extents_first(const struct smm_extents *e, uint64_t n, uint64_t from, uint64_t *start);
+/* smm_extents_take carves n bytes, at its first aligned address, from
+ * the lowest-addressed extent that starts at or after from and whose
+ * usable size is >= fit (>= n), in one descent. Returns 0 and sets *addr,
+ * or -1 when no extent qualifies or memory for a record ran out (set
+ * unchanged). */
+int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t from,
+		     uint64_t *addr);
 
-/* smm_extents_best sets *start to the extent with the smallest usable size
- * >= n, the lowest-addressed among equals, and returns 0; -1 if none.
- * Only for a set made with by_size. */
-int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start);
+/* smm_extents_best sets *start and *fit to the extent with the smallest
+ * usable size >= n, the lowest-addressed among equals, and returns 0; -1
+ * if none. Only for a set made with by_size. */
+int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start, uint64_t *fit);
 
 /* smm_extents_largest returns the largest usable size of any extent. */
 uint64_t smm_extents_largest(const struct smm_extents *e);
 
-/* smm_extents_take carves n bytes at the first aligned address of the
- * extent starting at start (found by a query above, usable >= n), sets
- * *addr to it and returns 0; or returns -1 when memory for a record ran
- * out (set unchanged). */
-int smm_extents_take(struct smm_extents *e, uint64_t start, uint64_t n, uint64_t *addr);
-
 /* smm_extents_give returns [addr, addr+size) (not free now) to the set,
- * merging it with free neighbours. Needs a new record only when it touches
- * none; if memory for it ran out the range stays out of use until reset. */
+ * merging it with free neighbours in one descent. Needs a new record only
+ * when it touches none; if memory for it ran out the range stays out of
+ * use until reset. */
 void smm_extents_give(struct smm_extents *e, uint64_t addr, uint64_t size);
 
 /* smm_extents_count returns the number of free extents. */

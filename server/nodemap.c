@@ -78,6 +78,15 @@ uint32_t smm_nodemap_find(const struct smm_nodemap *m, const struct smm_nodes *p
 	return i == SIZE_MAX ? SMM_NODES_NONE : (uint32_t)m->slots[i] - 1u;
 }
 
+void smm_nodemap_retarget(struct smm_nodemap *m, const struct smm_nodes *pool, uint64_t key,
+			  uint32_t id)
+{
+	size_t i = slot_of(m, pool, key);
+
+	if (i != SIZE_MAX)
+		m->slots[i] = (m->slots[i] & ~0xFFFFFFFFull) | (uint64_t)(id + 1u);
+}
+
 void smm_nodemap_remove(struct smm_nodemap *m, const struct smm_nodes *pool, uint32_t id)
 {
 	size_t hole = slot_of(m, pool, key_of(m, pool, id)), i;

@@ -30,6 +30,12 @@ void smm_nodemap_add(struct smm_nodemap *m, const struct smm_nodes *pool, uint32
 /* smm_nodemap_find returns the record with key key, or SMM_NODES_NONE. */
 uint32_t smm_nodemap_find(const struct smm_nodemap *m, const struct smm_nodes *pool, uint64_t key);
 
+/* smm_nodemap_retarget makes the entry for key (present) index record id
+ * instead, in O(1) without moving entries; id's key must become key before
+ * the next lookup. */
+void smm_nodemap_retarget(struct smm_nodemap *m, const struct smm_nodes *pool, uint64_t key,
+			  uint32_t id);
+
 /* smm_nodemap_remove drops record id (which must be in the map). */
 void smm_nodemap_remove(struct smm_nodemap *m, const struct smm_nodes *pool, uint32_t id);
 

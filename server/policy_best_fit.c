@@ -34,11 +34,10 @@ static void best_fit_destroy(struct smm_policy *p)
 
 static int best_fit_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
 {
-	uint64_t start;
+	uint64_t start, fit;
 
-	if (smm_extents_best(p->free, size, &start) < 0)
-		return -1;
-	if (smm_extents_take(p->free, start, size, addr) < 0)
+	if (smm_extents_best(p->free, size, &start, &fit) < 0 ||
+	    smm_extents_take(p->free, fit, size, start, addr) < 0)
 		return -1;
 	*granted = size;
 	return 0;

@@ -33,11 +33,7 @@ static void first_fit_destroy(struct smm_policy *p)
 
 static int first_fit_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
 {
-	uint64_t start;
-
-	if (smm_extents_first(p->free, size, 0, &start) < 0)
-		return -1;
-	if (smm_extents_take(p->free, start, size, addr) < 0)
+	if (smm_extents_take(p->free, size, size, 0, addr) < 0)
 		return -1;
 	*granted = size;
 	return 0;

@@ -37,12 +37,8 @@ static void next_fit_destroy(struct smm_policy *p)
 
 static int next_fit_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
 {
-	uint64_t start;
-
-	if (smm_extents_first(p->free, size, p->rotor, &start) < 0 &&
-	    smm_extents_first(p->free, size, 0, &start) < 0)
-		return -1;
-	if (smm_extents_take(p->free, start, size, addr) < 0)
+	if (smm_extents_take(p->free, size, size, p->rotor, addr) < 0 &&
+	    smm_extents_take(p->free, size, size, 0, addr) < 0)
 		return -1;
 	*granted = size;
 	p->rotor = *addr + size;

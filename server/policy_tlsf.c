@@ -76,19 +76,19 @@ static uint64_t usable(const struct smm_policy *p, const struct smm_node *n)
 	return start < n->addr || start >= end ? 0 : end - start;
 }
 
-/* push files record x on its class list and in both maps (room reserved).
- * An extent too small to grant anything is kept only in the maps. */
-static void push(struct smm_policy *p, uint32_t x)
+/* list_add files record x on its class list. An extent too small to
+ * grant anything is kept only in the maps. */
+static void list_add(struct smm_policy *p, uint32_t x)
 {
 	struct smm_node *n = at(p, x);
 	uint64_t u = usable(p, n);
+	struct cls c;
+	uint32_t *head;
 
-	smm_nodemap_add(&p->starts, &p->pool, x);
-	smm_nodemap_add(&p->ends, &p->pool, x);
 	if (u == 0)
 		return;
-	struct cls c = class_of(u);
-	uint32_t *head = &p->heads[c.fl][c.sl];
+	c = class_of(u);
+	head = &p->heads[c.fl][c.sl];
 	n->link[PREV] = NIL;
 	n->link[NEXT] = *head;
 	if (*head != NIL)
@@ -98,17 +98,17 @@ static void push(struct smm_policy *p, uint32_t x)
 	p->fl_map |= 1ull << c.fl;
 }
 
-/* pull takes record x off its list and out of both maps. */
-static void pull(struct smm_policy *p, uint32_t x)
+/* list_del takes record x off its class list (its range unchanged since
+ * list_add). */
+static void list_del(struct smm_policy *p, uint32_t x)
 {
 	struct smm_node *n = at(p, x);
 	uint64_t u = usable(p, n);
+	struct cls c;
 
-	smm_nodemap_remove(&p->starts, &p->pool, x);
-	smm_nodemap_remove(&p->ends, &p->pool, x);
 	if (u == 0)
 		return;
-	struct cls c = class_of(u);
+	c = class_of(u);
 	if (n->link[PREV] != NIL)
 		at(p, n->link[PREV])->link[NEXT] = n->link[NEXT];
 	else
@@ -120,6 +120,37 @@ static void pull(struct smm_policy *p, uint32_t x)
 		if (p->sl_map[c.fl] == 0)
 			p->fl_map &= ~(1ull << c.fl);
 	}
+}
+
+/* file indexes a new record x everywhere (map room reserved). */
+static void file(struct smm_policy *p, uint32_t x, uint64_t addr, uint64_t size)
+{
+	at(p, x)->addr = addr;
+	at(p, x)->size = size;
+	smm_nodemap_add(&p->starts, &p->pool, x);
+	smm_nodemap_add(&p->ends, &p->pool, x);
+	list_add(p, x);
+}
+
+/* move_start gives record x (off its list) a new start, same end. */
+static void move_start(struct smm_policy *p, uint32_t x, uint64_t addr)
+{
+	struct smm_node *n = at(p, x);
+
+	smm_nodemap_remove(&p->starts, &p->pool, x);
+	n->size = n->addr + n->size - addr;
+	n->addr = addr;
+	smm_nodemap_add(&p->starts, &p->pool, x);
+	list_add(p, x);
+}
+
+/* move_end gives record x (off its list) a new end, same start. */
+static void move_end(struct smm_policy *p, uint32_t x, uint64_t end)
+{
+	smm_nodemap_remove(&p->ends, &p->pool, x);
+	at(p, x)->size = end - at(p, x)->addr;
+	smm_nodemap_add(&p->ends, &p->pool, x);
+	list_add(p, x);
 }
 
 /* search returns a free record that can grant size bytes, or NIL. */
@@ -159,16 +190,12 @@ static void clear_lists(struct smm_policy *p)
 
 static void tlsf_reset(struct smm_policy *p)
 {
-	uint32_t x;
-
 	clear_lists(p);
 	smm_nodes_clear(&p->pool);
 	smm_nodemap_clear(&p->starts);
 	smm_nodemap_clear(&p->ends);
-	x = smm_nodes_get(&p->pool); /* after a clear this reuses a page */
-	at(p, x)->addr = 0;
-	at(p, x)->size = p->size;
-	push(p, x);
+	/* After a clear this reuses a page; create reserved map room. */
+	file(p, smm_nodes_get(&p->pool), 0, p->size);
 }
 
 static void tlsf_destroy(struct smm_policy *p)
@@ -206,38 +233,56 @@ static int room(struct smm_policy *p, size_t n)
 		       ? -1 : 0;
 }
 
+/* carve takes [a, a+size) out of free record x (off its list), keeping
+ * x for the padding below a or else the rest above, and y (a fresh record
+ * with map room, or NIL when not both remain) for the rest. */
+static void carve(struct smm_policy *p, uint32_t x, uint32_t y, uint64_t a, uint64_t size)
+{
+	struct smm_node *n = at(p, x);
+	uint64_t start = n->addr, end = n->addr + n->size;
+
+	if (a == start && a + size == end) {
+		smm_nodemap_remove(&p->starts, &p->pool, x);
+		smm_nodemap_remove(&p->ends, &p->pool, x);
+		smm_nodes_put(&p->pool, x);
+	} else if (a == start) {
+		move_start(p, x, a + size);
+	} else if (a + size == end) {
+		move_end(p, x, a);
+	} else {
+		/* y takes over x's end entry; x gets a new one at a. */
+		smm_nodemap_retarget(&p->ends, &p->pool, end, y);
+		at(p, y)->addr = a + size;
+		at(p, y)->size = end - a - size;
+		smm_nodemap_add(&p->starts, &p->pool, y);
+		list_add(p, y);
+		n->size = a - start;
+		smm_nodemap_add(&p->ends, &p->pool, x);
+		list_add(p, x);
+	}
+}
+
 static int tlsf_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
 {
-	uint32_t x = search(p, size), y;
+	uint32_t x = search(p, size), y = NIL;
 	struct smm_node *n;
-	uint64_t a, end;
+	uint64_t a;
 
 	if (x == NIL)
 		return -1;
 	n = at(p, x);
 	a = (n->addr + p->align - 1) & ~(p->align - 1);
-	end = n->addr + n->size;
-	y = NIL;
-	if (a > n->addr && a + size < end && (y = smm_nodes_get(&p->pool)) == NIL)
-		return -1;
-	if (room(p, 1) < 0) {
-		if (y != NIL)
+	if (a > n->addr && a + size < n->addr + n->size) {
+		y = smm_nodes_get(&p->pool);
+		if (y == NIL)
+			return -1;
+		if (room(p, 1) < 0) {
 			smm_nodes_put(&p->pool, y);
-		return -1;
+			return -1;
+		}
 	}
-	pull(p, x);
-	if (a > n->addr) { /* x keeps the padding below a */
-		n->size = a - n->addr;
-		push(p, x);
-		x = y;
-	}
-	if (a + size < end) { /* x (or y) takes the rest above */
-		at(p, x)->addr = a + size;
-		at(p, x)->size = end - a - size;
-		push(p, x);
-	} else if (x != NIL) {
-		smm_nodes_put(&p->pool, x);
-	}
+	list_del(p, x);
+	carve(p, x, y, a, size);
 	*addr = a;
 	*granted = size;
 	return 0;
@@ -247,27 +292,32 @@ static void tlsf_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
 {
 	uint32_t lo = smm_nodemap_find(&p->ends, &p->pool, addr);
 	uint32_t hi = smm_nodemap_find(&p->starts, &p->pool, addr + granted);
-	uint32_t x = lo != NIL ? lo : hi;
-	uint64_t end = addr + granted;
+	uint32_t x;
 
-	if (x == NIL && ((x = smm_nodes_get(&p->pool)) == NIL || room(p, 1) < 0)) {
-		if (x != NIL)
+	if (lo != NIL && hi != NIL) {
+		/* lo swallows the block and hi, and takes over hi's end entry. */
+		uint64_t end = at(p, hi)->addr + at(p, hi)->size;
+		list_del(p, lo);
+		list_del(p, hi);
+		smm_nodemap_remove(&p->starts, &p->pool, hi);
+		smm_nodemap_remove(&p->ends, &p->pool, lo);
+		smm_nodemap_retarget(&p->ends, &p->pool, end, lo);
+		smm_nodes_put(&p->pool, hi);
+		at(p, lo)->size = end - at(p, lo)->addr;
+		list_add(p, lo);
+	} else if (lo != NIL) {
+		list_del(p, lo);
+		move_end(p, lo, addr + granted);
+	} else if (hi != NIL) {
+		list_del(p, hi);
+		move_start(p, hi, addr);
+	} else if ((x = smm_nodes_get(&p->pool)) != NIL) {
+		if (room(p, 1) < 0)
 			smm_nodes_put(&p->pool, x);
-		return; /* out of memory: the range stays unusable until reset */
+		else
+			file(p, x, addr, granted);
 	}
-	if (hi != NIL) {
-		end += at(p, hi)->size;
-		pull(p, hi);
-		if (hi != x)
-			smm_nodes_put(&p->pool, hi);
-	}
-	if (lo != NIL) {
-		pull(p, lo);
-		addr = at(p, lo)->addr;
-	}
-	at(p, x)->addr = addr;
-	at(p, x)->size = end - addr;
-	push(p, x);
+	/* else out of memory: the range stays unusable until reset */
 }
 
 static uint64_t tlsf_largest_free(const struct smm_policy *p)

@@ -33,11 +33,9 @@ static void worst_fit_destroy(struct smm_policy *p)
 
 static int worst_fit_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
 {
-	uint64_t start, largest = smm_extents_largest(p->free);
+	uint64_t largest = smm_extents_largest(p->free);
 
-	if (largest < size || smm_extents_first(p->free, largest, 0, &start) < 0)
-		return -1;
-	if (smm_extents_take(p->free, start, size, addr) < 0)
+	if (largest < size || smm_extents_take(p->free, largest, size, 0, addr) < 0)
 		return -1;
 	*granted = size;
 	return 0;
