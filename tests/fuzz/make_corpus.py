@@ -103,10 +103,6 @@ EXEC = {
     "tiny": exec_seed(
         "#memory=1", req("malloc", size=1), req("malloc", size=1),
         req("free", addr=0, key=K0), req("malloc", size=2), req("stats")),
-    "big_truncated": exec_seed(
-        "#memory=1100000 align=4096", req("malloc", size=1048577),
-        req("fill", addr=0, key=K0, char="Q"), req("dump", blocks=True),
-        req("free", addr=0, key=K0), req("dump", offset=1000000, length=100)),
     "tags": exec_seed(
         None, '{"op":"malloc","size":4,"tag":{"n":[1,{"x":null}]}}',
         '{"op":"fill","addr":0,"key":"%s","tag":"\\u0001"}' % K0,
@@ -119,6 +115,18 @@ EXEC = {
         *[req("free", addr=7 * i, key=K0) for i in (3, 1, 2, 8, 0, 7)],
         req("malloc", size=20), req("dump", blocks=True), req("stats")),
 }
+
+
+# The same workout under every placement policy (an unknown name runs bump).
+POLICIES = ["first-fit", "next-fit", "best-fit", "worst-fit", "buddy", "tlsf"]
+for p in POLICIES:
+    EXEC["policy_" + p] = exec_seed(
+        "#memory=1000 align=%d policy=%s" % (8 if p == "tlsf" else 1, p),
+        *[req("malloc", id=i, size=13 * i + 1) for i in range(8)],
+        *[req("free", addr=a, key=K0) for a in (0, 14, 40)],
+        req("malloc", size=20), req("malloc", size=900), req("fill", addr=0, key=K0),
+        req("dump", blocks=True), req("stats"), req("reset", token="x"),
+        req("malloc", size=1000), req("stats"))
 
 
 def write(dirname, seeds):
