@@ -61,18 +61,18 @@ static const struct flag flags[] = {
 #define NFLAGS (sizeof flags / sizeof flags[0])
 
 static const struct {
-	const char *name, *args, *summary;
+	const char *name, *args, *brief, *more;
 } cmds[SMM_CLI_NCMDS] = {
-	[SMM_CLI_NONE] = { "", "COMMAND [OPTION]...", "Talk to an smm-server: the seed's demo, single requests and load runs." },
-	[SMM_CLI_PING] = { "ping", "[OPTION]...", "Check that the server answers." },
-	[SMM_CLI_MALLOC] = { "malloc", "--size N [--id N] [OPTION]...", "Allocate a block (the seed's my_malloc); prints its address, size, id and key." },
-	[SMM_CLI_FILL] = { "fill", "--addr N --key HEX [--char C] [OPTION]...", "Write a character into every byte of a block." },
-	[SMM_CLI_FREE] = { "free", "--addr N --key HEX [OPTION]...", "Free a block." },
-	[SMM_CLI_DUMP] = { "dump", "[--offset N] [--length N] [--raw] [--blocks] [OPTION]...", "Show the memory in rows with an address column, one colour per owner on a terminal." },
-	[SMM_CLI_STATS] = { "stats", "[OPTION]...", "Show the server's counters." },
-	[SMM_CLI_RESET] = { "reset", "[--admin-token-file PATH] [OPTION]...", "Free every block (admin)." },
-	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [OPTION]...", "The seed's program over TCP: N threads each ask for a random block at once,\nfill it with their id, or print 'Thread <id>: Not enough memory'; then the\nmemory and each thread's thread_message (its address, or -1)." },
-	[SMM_CLI_LOAD] = { "load", "[--connections C] [--threads T] [--duration S | --requests N] [--pipeline P] [OPTION]...", "Load run: malloc then free (or ping) as fast as the server answers; prints\nrequests/s, latency percentiles and errors by code." },
+	[SMM_CLI_NONE] = { "", "COMMAND [OPTION]...", "Talk to an smm-server: the seed's demo, single requests and load runs.", NULL },
+	[SMM_CLI_PING] = { "ping", "[OPTION]...", "Check that the server answers.", NULL },
+	[SMM_CLI_MALLOC] = { "malloc", "--size N [--id N] [OPTION]...", "Allocate a block (the seed's my_malloc).", "Prints its address, size, owner id and key; fill and free need the key." },
+	[SMM_CLI_FILL] = { "fill", "--addr N --key HEX [--char C] [OPTION]...", "Write a character into every byte of a block.", NULL },
+	[SMM_CLI_FREE] = { "free", "--addr N --key HEX [OPTION]...", "Free a block.", NULL },
+	[SMM_CLI_DUMP] = { "dump", "[--offset N] [--length N] [--raw] [--blocks] [OPTION]...", "Show the memory.", "Rows of 50 bytes led by the address of the first, one colour per owner on a\nterminal (unless $NO_COLOR is set)." },
+	[SMM_CLI_STATS] = { "stats", "[OPTION]...", "Show the server's counters.", NULL },
+	[SMM_CLI_RESET] = { "reset", "[--admin-token-file PATH] [OPTION]...", "Free every block (admin).", NULL },
+	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [OPTION]...", "The seed's program over TCP.", "N threads each ask for a random block at once, then fill it with their id,\nor print 'Thread <id>: Not enough memory'; then the memory and each\nthread's thread_message (its address, or -1). Exit 0 however many were denied." },
+	[SMM_CLI_LOAD] = { "load", "[--connections C] [--threads T] [--duration S | --requests N] [--pipeline P] [OPTION]...", "Load run: requests/s, latency percentiles, errors.", "Each unit of work is malloc then free of the same block (or one ping). A\nprogress line a second on stderr when it is a terminal; --json for scripts." },
 };
 
 const char *smm_cli_cmd_name(enum smm_cli_cmd cmd)
@@ -347,15 +347,13 @@ void smm_cli_usage(enum smm_cli_cmd cmd, FILE *out)
 {
 	unsigned bit = BIT(cmd);
 
-	fprintf(out, "Usage: smm-client %s%s%s\n%s\n\n", cmds[cmd].name, cmd ? " " : "",
-		cmds[cmd].args, cmds[cmd].summary);
+	fprintf(out, "Usage: smm-client %s%s%s\n%s\n%s%s\n", cmds[cmd].name, cmd ? " " : "",
+		cmds[cmd].args, cmds[cmd].brief, cmds[cmd].more ? cmds[cmd].more : "",
+		cmds[cmd].more ? "\n" : "");
 	if (cmd == SMM_CLI_NONE) {
 		fputs("Commands:\n", out);
-		for (int i = SMM_CLI_NONE + 1; i < SMM_CLI_NCMDS; i++) {
-			const char *nl = strchr(cmds[i].summary, '\n');
-			int n = nl ? (int)(nl - cmds[i].summary) : (int)strlen(cmds[i].summary);
-			fprintf(out, "  %-8s %.*s\n", cmds[i].name, n, cmds[i].summary);
-		}
+		for (int i = SMM_CLI_NONE + 1; i < SMM_CLI_NCMDS; i++)
+			fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].brief);
 		fputs("\nRun 'smm-client COMMAND --help' for a command's options.\n\n", out);
 	}
 	fputs("Options:\n", out);

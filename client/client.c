@@ -214,11 +214,13 @@ int smm_client_io(struct smm_client *c, short revents)
 {
 	if (c->error[0])
 		return -1;
-	if ((revents & (POLLOUT | POLLERR)) && write_some(c) < 0)
-		return -1;
-	if ((revents & (POLLIN | POLLHUP | POLLERR)) && read_some(c) < 0)
-		return -1;
-	return 0;
+	if (revents & (POLLOUT | POLLERR))
+		write_some(c);
+	/* Read even when the write failed: a refusing server's "busy" line
+	 * may be waiting behind the reset. */
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		read_some(c);
+	return c->error[0] ? -1 : 0;
 }
 
 int smm_client_next(struct smm_client *c, struct smm_reply *rep, uint64_t *cookie)
