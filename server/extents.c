@@ -1,7 +1,9 @@
 /* extents.c — free extents in two treaps over one record pool.
  *
- * Tree A (links 0, 1) orders by address; each node's aux is the largest
- * usable size in its subtree. Tree S (links 2, 3) orders by (usable size,
+ * Tree A (links 0, 1) orders by address; each node's aux[0] and aux[1]
+ * are the largest usable sizes in its left and right subtrees, so a search
+ * decides where to go, and a change is propagated upwards, without reading
+ * the sibling subtree's root (a cache miss each, at a million extents). Tree S (links 2, 3) orders by (usable size,
  * address) and exists only for best fit. A treap's priorities are a hash of
  * the record id, so records carry no priority field. Recursion depth is
  * the tree height, O(log n) expected. */
@@ -45,24 +47,35 @@ static uint64_t usable(const struct smm_extents *e, const struct smm_node *n)
 	return start < n->addr || start >= end ? 0 : end - start;
 }
 
+/* subtree_max returns the largest usable size in the subtree at t. */
 static uint64_t subtree_max(const struct smm_extents *e, uint32_t t)
 {
-	return t == NIL ? 0 : at(e, t)->aux;
+	const struct smm_node *n;
+	uint64_t m;
+
+	if (t == NIL)
+		return 0;
+	n = at(e, t);
+	m = usable(e, n);
+	m = n->aux[0] > m ? n->aux[0] : m;
+	return n->aux[1] > m ? n->aux[1] : m;
 }
 
-/* pull recomputes t's subtree maximum after its children changed. */
-static void pull(const struct smm_extents *e, int k, uint32_t t)
+/* pull recomputes t's subtree maxima after its children changed; pull_side
+ * after only the child on one side (0 left, 1 right) did. */
+static void pull_side(const struct smm_extents *e, uint32_t t, int side)
 {
 	struct smm_node *n = at(e, t);
-	uint64_t m, l, r;
 
+	n->aux[side] = subtree_max(e, n->link[side]);
+}
+
+static void pull(const struct smm_extents *e, int k, uint32_t t)
+{
 	if (k != TREE_A)
 		return;
-	m = usable(e, n);
-	l = subtree_max(e, n->link[0]);
-	r = subtree_max(e, n->link[1]);
-	m = l > m ? l : m;
-	n->aux = r > m ? r : m;
+	pull_side(e, t, 0);
+	pull_side(e, t, 1);
 }
 
 /* less orders records in tree k. */
@@ -241,23 +254,20 @@ static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c
 		n->size = a - start;
 		c->rest = end - a - c->n;
 	}
-	resort(e, x);
-	pull(e, TREE_A, x);
+	resort(e, x); /* x's subtrees are unchanged: its parent pulls */
 }
 
-/* take_in searches subtree *t in address order, carves the first fit and
- * recomputes the maxima on the way back up. Returns 1 when it carved. */
+/* take_in searches the subtree *t (which holds a fit) in address order,
+ * carves the first fit and recomputes the maxima on the way back up.
+ * Returns 1 when it carved. */
 static int take_in(struct smm_extents *e, uint32_t *t, struct take *c)
 {
 	uint32_t x = *t;
-	struct smm_node *n;
+	struct smm_node *n = at(e, x);
 
-	if (x == NIL || at(e, x)->aux < c->fit)
-		return 0;
-	n = at(e, x);
 	if (n->addr >= c->from) {
-		if (take_in(e, &n->link[0], c)) {
-			pull(e, TREE_A, x);
+		if (n->aux[0] >= c->fit && take_in(e, &n->link[0], c)) {
+			pull_side(e, x, 0);
 			return 1;
 		}
 		if (usable(e, n) >= c->fit) {
@@ -265,8 +275,8 @@ static int take_in(struct smm_extents *e, uint32_t *t, struct take *c)
 			return 1;
 		}
 	}
-	if (take_in(e, &n->link[1], c)) {
-		pull(e, TREE_A, x);
+	if (n->aux[1] >= c->fit && take_in(e, &n->link[1], c)) {
+		pull_side(e, x, 1);
 		return 1;
 	}
 	return 0;
@@ -281,7 +291,7 @@ int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t f
 	/* Only alignment padding can split an extent in two. */
 	if (e->align > 1 && (spare = smm_nodes_get(&e->pool)) == NIL)
 		return -1;
-	if (!take_in(e, &e->root[TREE_A], &c)) {
+	if (subtree_max(e, e->root[TREE_A]) < fit || !take_in(e, &e->root[TREE_A], &c)) {
 		if (spare != NIL)
 			smm_nodes_put(&e->pool, spare);
 		return -1;
@@ -327,11 +337,12 @@ struct give {
 	uint64_t addr, size;
 	uint32_t pred, succ; /* nearest records below and above addr */
 	uint32_t drop;       /* a record swallowed by its neighbour */
-	int lonely;          /* touches no free extent: needs a new record */
+	uint32_t placed;     /* a new record for a range touching no extent */
 };
 
-/* join merges the range with the free neighbours found, if any. */
-static void join(struct smm_extents *e, struct give *g)
+/* join merges the range with the free neighbours found; when there are
+ * none it files a new record at *t, a leaf, for the caller to rotate up. */
+static void join(struct smm_extents *e, uint32_t *t, struct give *g)
 {
 	struct smm_node *p = g->pred != NIL ? at(e, g->pred) : NULL;
 	struct smm_node *s = g->succ != NIL ? at(e, g->succ) : NULL;
@@ -354,50 +365,69 @@ static void join(struct smm_extents *e, struct give *g)
 		s->addr = g->addr;
 		s->size += g->size;
 		resort(e, g->succ);
-	} else {
-		g->lonely = 1;
+	} else if ((g->placed = smm_nodes_get(&e->pool)) != NIL) {
+		struct smm_node *n = at(e, g->placed);
+		n->addr = g->addr;
+		n->size = g->size;
+		n->aux[0] = n->aux[1] = 0;
+		*t = g->placed;
+		resort(e, g->placed);
+		e->count++;
 	}
+	/* else out of memory: the range stays out of use until reset */
 }
 
-/* give_in descends to where g's range belongs, joins it there and
- * recomputes the maxima (dropping a swallowed record) on the way up. */
+/* rise rotates the new record y, x's child on side, above x when its
+ * priority says so, keeping the treap a heap. Returns 1 if it rotated. */
+static int rise(struct smm_extents *e, uint32_t *t, uint32_t x, uint32_t y, int side)
+{
+	struct smm_node *n = at(e, x), *m = at(e, y);
+
+	if (n->link[side] != y || prio(y) < prio(x))
+		return 0;
+	n->link[side] = m->link[!side];
+	m->link[!side] = x;
+	pull(e, TREE_A, x);
+	pull_side(e, y, !side);
+	*t = y;
+	return 1;
+}
+
+/* give_in descends to where g's range belongs, joins it there and, on the
+ * way up, drops a swallowed record, raises a new one and recomputes the
+ * maxima. One descent in all cases. */
 static void give_in(struct smm_extents *e, uint32_t *t, struct give *g)
 {
 	uint32_t x = *t;
 	struct smm_node *n;
+	int side;
 
 	if (x == NIL) {
-		join(e, g);
+		join(e, t, g);
 		return;
 	}
 	n = at(e, x);
-	if (n->addr < g->addr) {
+	side = n->addr < g->addr;
+	if (side)
 		g->pred = x;
-		give_in(e, &n->link[1], g);
-	} else {
+	else
 		g->succ = x;
-		give_in(e, &n->link[0], g);
-	}
+	give_in(e, &n->link[side], g);
 	if (g->drop == x) {
 		*t = merge(e, TREE_A, n->link[0], n->link[1]);
 		smm_nodes_put(&e->pool, x);
 		e->count--;
 		return;
 	}
-	pull(e, TREE_A, x);
+	if (g->placed == NIL || !rise(e, t, x, g->placed, side))
+		pull_side(e, x, side);
 }
 
 void smm_extents_give(struct smm_extents *e, uint64_t addr, uint64_t size)
 {
-	struct give g = { addr, size, NIL, NIL, NIL, 0 };
-	uint32_t x;
+	struct give g = { addr, size, NIL, NIL, NIL, NIL };
 
 	give_in(e, &e->root[TREE_A], &g);
-	if (!g.lonely || (x = smm_nodes_get(&e->pool)) == NIL)
-		return; /* out of memory: the range stays out of use until reset */
-	at(e, x)->addr = addr;
-	at(e, x)->size = size;
-	add(e, x);
 }
 
 uint64_t smm_extents_count(const struct smm_extents *e)

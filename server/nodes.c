@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-/* Records per page: 40 KiB pages keep the unused tail of the last page
+/* Records per page: 48 KiB pages keep the unused tail of the last page
  * small next to a million records. Must match smm_nodes_at. */
 #define PAGE_NODES 1024u
 

@@ -11,10 +11,10 @@
 /* No record: an empty link. */
 #define SMM_NODES_NONE UINT32_MAX
 
-/* One record: a free range [addr, addr+size), a 64-bit word the owner
- * uses as it likes (a subtree maximum, say) and four links. */
+/* One record: a free range [addr, addr+size), two 64-bit words the owner
+ * uses as it likes (its subtrees' maxima, say) and four links. */
 struct smm_node {
-	uint64_t addr, size, aux;
+	uint64_t addr, size, aux[2];
 	uint32_t link[4];
 };
 
