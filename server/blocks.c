@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE_SHIFT 10 /* 1024 records, 32 KiB, per page */
+#define PAGE_SHIFT 8 /* 256 records, 8 KiB, per page */
 #define PAGE_RECORDS (1u << PAGE_SHIFT)
 #define MIN_SLOTS 16u
 

@@ -3,9 +3,9 @@
 
 #include <stdlib.h>
 
-/* Records per page: 48 KiB pages keep the unused tail of the last page
- * small next to a million records. Must match smm_nodes_at. */
-#define PAGE_NODES 1024u
+/* Records per page: 12 KiB pages keep the unused tail of the last page
+ * small even next to a thousand records. Must match smm_nodes_at. */
+#define PAGE_NODES 256u
 
 static int add_page(struct smm_nodes *p)
 {

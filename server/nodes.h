@@ -37,7 +37,7 @@ void smm_nodes_put(struct smm_nodes *p, uint32_t id);
 /* smm_nodes_at returns the record of a handed-out id. */
 static inline struct smm_node *smm_nodes_at(const struct smm_nodes *p, uint32_t id)
 {
-	return &p->pages[id >> 10][id & 1023];
+	return &p->pages[id >> 8][id & 255];
 }
 
 /* smm_nodes_clear puts back every id, keeping the pages. */
