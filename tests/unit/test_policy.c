@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -243,6 +244,38 @@ static void arenas_past_4_gib_work(void **state)
 	}
 }
 
+/* A million live blocks in a 5 GiB arena, freed in a scrambled order
+ * (every other block first, so half a million free extents exist at
+ * once): the arena is one free extent again. Buddy rounds 5000 up to 8192,
+ * so its million blocks are 4096 bytes. */
+static void a_million_blocks_in_5_gib(void **state)
+{
+	const uint64_t n = 1000000, arena = 5ull << 30;
+	uint64_t *addr = malloc(n * sizeof *addr), granted = 0;
+
+	(void)state;
+	assert_non_null(addr);
+	for (size_t i = 1; i < smm_policy_count(); i++) {
+		const struct smm_policy_ops *ops = smm_policy_at(i);
+		struct smm_policy *p = ops->create(arena, 1);
+		uint64_t size = strcmp(ops->name, "buddy") == 0 ? 4096 : 5000;
+		assert_non_null(p);
+		for (uint64_t j = 0; j < n; j++)
+			assert_int_equal(ops->alloc(p, size, &addr[j], &granted), 0);
+		assert_true(addr[n - 1] >= (4ull << 30) || size == 4096);
+		for (uint64_t j = 0; j < n; j += 2)
+			ops->release(p, addr[j], granted);
+		if (size != 4096) /* buddy placed its first blocks in its 1 GiB top */
+			assert_int_equal(ops->free_extents(p), n / 2 + 1);
+		for (uint64_t j = n - 1; j < n; j -= 2)
+			ops->release(p, addr[j], granted);
+		assert_int_equal(ops->free_extents(p), 1);
+		assert_int_equal(ops->largest_free(p), size == 4096 ? 4ull << 30 : arena);
+		ops->destroy(p);
+	}
+	free(addr);
+}
+
 static void every_policy_is_listed(void **state)
 {
 	(void)state;
@@ -270,6 +303,7 @@ int main(void)
 		cmocka_unit_test(align_starts_grants_on_multiples),
 		cmocka_unit_test(buddy_align_rounds_up),
 		cmocka_unit_test(arenas_past_4_gib_work),
+		cmocka_unit_test(a_million_blocks_in_5_gib),
 		cmocka_unit_test(every_policy_is_listed),
 	};
 
