@@ -155,7 +155,8 @@ static void print_row(const struct options *o, const struct row *r, int first)
 		printf("      - |      - |      - |\n");
 }
 
-/* bench_one measures one trace: glibc first, then every policy. */
+/* bench_one measures one trace: glibc first, then the core's floor (keys
+ * and block table, no placement), then every policy. */
 static int bench_one(const struct options *o, const struct smm_trace *t, size_t live, int *first)
 {
 	struct smm_run_time rt;
@@ -171,6 +172,12 @@ static int bench_one(const struct options *o, const struct smm_trace *t, size_t 
 	r.ratio = 1;
 	print_row(o, &r, *first);
 	*first = 0;
+	if (smm_run_time(&smm_run_floor, t, 0, o->runs, &rt) < 0)
+		return -1;
+	r.policy = smm_run_floor.name;
+	r.ns = median(rt.ns, rt.chunks);
+	r.ratio = r.ns / glibc;
+	print_row(o, &r, 0);
 	for (int i = 0; i < o->npolicies; i++) {
 		if (smm_run_time(o->policies[i], t, roomy, o->runs, &rt) < 0 ||
 		    smm_run_utilisation(o->policies[i], t, tight, o->seed + 1, &r.util) < 0)

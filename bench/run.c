@@ -12,6 +12,65 @@
 
 #define NO_ADDR UINT64_MAX
 
+struct smm_policy {
+	uint64_t next; /* the floor's next address */
+};
+
+static struct smm_policy *floor_create(uint64_t size, uint64_t align)
+{
+	(void)size;
+	(void)align;
+	return calloc(1, sizeof(struct smm_policy));
+}
+
+static void floor_destroy(struct smm_policy *p)
+{
+	free(p);
+}
+
+static int floor_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
+{
+	*addr = p->next;
+	*granted = size;
+	p->next += size;
+	return 0;
+}
+
+static void floor_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
+{
+	(void)p;
+	(void)addr;
+	(void)granted;
+}
+
+static void floor_reset(struct smm_policy *p)
+{
+	p->next = 0;
+}
+
+static uint64_t floor_zero(const struct smm_policy *p)
+{
+	(void)p;
+	return 0;
+}
+
+static size_t floor_bytes(const struct smm_policy *p)
+{
+	return sizeof *p;
+}
+
+const struct smm_policy_ops smm_run_floor = {
+	.name = "(floor)",
+	.create = floor_create,
+	.destroy = floor_destroy,
+	.alloc = floor_alloc,
+	.release = floor_release,
+	.reset = floor_reset,
+	.largest_free = floor_zero,
+	.free_extents = floor_zero,
+	.metadata_bytes = floor_bytes,
+};
+
 struct core {
 	const struct smm_policy_ops *ops;
 	struct smm_policy *policy;

@@ -17,6 +17,12 @@ struct smm_run_time {
 	uint64_t failed;        /* requests denied (the arena was too small) */
 };
 
+/* smm_run_floor is a stand-in policy that grants fresh addresses forever
+ * (it never reuses, never fails, keeps one counter): timed through the
+ * core it shows what keys and the block table cost with no placement at
+ * all, the floor under every real policy's row. */
+extern const struct smm_policy_ops smm_run_floor;
+
 /* smm_run_time times ops[warm..nops) of t in chunks (1..16) equal parts,
  * through policy ops in an arena of arena bytes, or through glibc when ops
  * is NULL. Returns 0, or -1 when memory ran out (*out unspecified). */
