@@ -162,17 +162,20 @@ static int bad_value(const struct setting *s, const char *where, const char *v,
 	return -1;
 }
 
-static int parse_env(struct smm_config *cfg, char *err, size_t errlen)
+/* parse_env applies the environment to the settings no flag gave (bit i
+ * of given set: settings[i] came from a flag, which wins). */
+static int parse_env(struct smm_config *cfg, uint32_t given, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const char *v = getenv(settings[i].env);
-		if (v && *v && apply(cfg, &settings[i], v) < 0)
+		if (!(given & 1u << i) && v && *v && apply(cfg, &settings[i], v) < 0)
 			return bad_value(&settings[i], settings[i].env, v, err, errlen);
 	}
 	return 0;
 }
 
-static int parse_flags(struct smm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+static int parse_flags(struct smm_config *cfg, int argc, char **argv, uint32_t *given,
+		       char *err, size_t errlen)
 {
 	struct option opts[NSETTINGS + 3];
 	char where[64];
@@ -194,6 +197,7 @@ static int parse_flags(struct smm_config *cfg, int argc, char **argv, char *err,
 			return -1;
 		} else {
 			snprintf(where, sizeof where, "--%s", settings[c].flag);
+			*given |= 1u << c;
 			if (apply(cfg, &settings[c], optarg) < 0)
 				return bad_value(&settings[c], where, optarg, err, errlen);
 		}
@@ -207,8 +211,12 @@ static int parse_flags(struct smm_config *cfg, int argc, char **argv, char *err,
 
 int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
+	uint32_t given = 0;
+
+	_Static_assert(NSETTINGS <= 32, "one bit per setting in 'given'");
 	set_defaults(cfg);
-	if (parse_env(cfg, err, errlen) < 0 || parse_flags(cfg, argc, argv, err, errlen) < 0)
+	if (parse_flags(cfg, argc, argv, &given, err, errlen) < 0 ||
+	    parse_env(cfg, given, err, errlen) < 0)
 		return -1;
 	if (cfg->queue_depth == 0) {
 		snprintf(err, errlen, "--queue-depth must be at least 1");

@@ -17,6 +17,7 @@ struct smm_job {
 	void *conn;                 /* the connection waiting for the reply */
 	struct smm_job *conn_next;  /* next reply owed on that connection */
 	int done;                   /* rep is final and may be written out */
+	size_t reply_estimate;      /* bytes its reply line is expected to take */
 };
 
 /* smm_job_of returns the job that embeds node. */

@@ -61,6 +61,7 @@ static int open_listener(struct server *s, char *err, size_t errlen)
 				     .max_conns = s->cfg.max_conns,
 				     .queue_depth = s->cfg.queue_depth,
 				     .max_output = s->cfg.max_output,
+				     .memory_size = s->cfg.memory,
 				     .idle_timeout = s->cfg.idle_timeout,
 				     .drain_timeout = s->cfg.drain_timeout,
 				     .admin_token = s->token,

@@ -43,6 +43,7 @@ struct conn {
 	struct bufferevent *bev;   /* NULL once closed */
 	struct smm_job *head, *tail;
 	size_t inflight;           /* jobs held by the allocator thread */
+	size_t owed_bytes;         /* estimated size of the replies not yet written */
 	unsigned paused;
 	int discarding;            /* skipping the rest of a too-long line */
 	int eof;                   /* peer finished sending */
@@ -202,8 +203,7 @@ static void conn_write_reply(struct conn *c, struct smm_job *j)
 	evbuffer_add(bufferevent_get_output(c->bev), net->out.data, net->out.len);
 }
 
-/* conn_flush writes every reply that is ready, in order, and pauses
- * reading when the peer has too much unread output. */
+/* conn_flush writes every reply that is ready, in order. */
 static void conn_flush(struct conn *c)
 {
 	struct smm_job *j;
@@ -212,17 +212,37 @@ static void conn_flush(struct conn *c)
 		c->head = j->conn_next;
 		if (!c->head)
 			c->tail = NULL;
+		c->owed_bytes -= j->reply_estimate;
 		conn_write_reply(c, j);
 		smm_request_clear(&j->req);
 		smm_reply_clear(&j->rep);
 		free(j);
 	}
-	if (c->net->cfg.max_output &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) >= c->net->cfg.max_output &&
-	    !(c->paused & PAUSE_OUTPUT)) {
-		c->net->output_paused++;
-		conn_pause(c, PAUSE_OUTPUT);
-	}
+}
+
+/* output_full says whether the replies this connection has not read, plus
+ * those it is still owed, reach --max-output. Counting the owed ones stops
+ * a pipeline of large dumps from being accepted all at once. */
+static int output_full(const struct conn *c)
+{
+	size_t max = c->net->cfg.max_output;
+
+	return max && evbuffer_get_length(bufferevent_get_output(c->bev)) + c->owed_bytes >= max;
+}
+
+/* A reply without a memory window fits in this many bytes (tags aside). */
+#define SMALL_REPLY_BYTES 256
+
+static size_t reply_estimate(const struct smm_net *net, const struct smm_request *req)
+{
+	uint64_t len;
+
+	if (req->op != SMM_OP_DUMP || req->offset >= net->cfg.memory_size)
+		return SMALL_REPLY_BYTES;
+	len = net->cfg.memory_size - req->offset;
+	if (req->has_length && req->length < len)
+		len = req->length;
+	return SMALL_REPLY_BYTES + (len < SMM_PROTO_MAX_DUMP ? len : SMM_PROTO_MAX_DUMP);
 }
 
 static struct smm_job *conn_new_job(struct conn *c)
@@ -232,6 +252,8 @@ static struct smm_job *conn_new_job(struct conn *c)
 	if (!j)
 		return NULL;
 	j->conn = c;
+	j->reply_estimate = SMALL_REPLY_BYTES;
+	c->owed_bytes += j->reply_estimate;
 	if (c->tail)
 		c->tail->conn_next = j;
 	else
@@ -242,6 +264,9 @@ static struct smm_job *conn_new_job(struct conn *c)
 
 static void submit(struct conn *c, struct smm_job *j)
 {
+	c->owed_bytes -= j->reply_estimate;
+	j->reply_estimate = reply_estimate(c->net, &j->req);
+	c->owed_bytes += j->reply_estimate;
 	smm_qlist_append(&c->net->batch, &j->node);
 	c->inflight++;
 	c->net->inflight++;
@@ -345,6 +370,11 @@ static int read_lines(struct conn *c, struct evbuffer *in)
 			conn_pause(c, PAUSE_QUEUE);
 			return 0;
 		}
+		if (output_full(c)) {
+			net->output_paused++;
+			conn_pause(c, PAUSE_OUTPUT);
+			return 0;
+		}
 		rc = next_line(c, in, &len);
 		if (rc <= 0)
 			return rc;
@@ -409,7 +439,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (conn_maybe_close(c))
+	if (conn_maybe_close(c) || output_full(c))
 		return;
 	conn_resume(c, PAUSE_OUTPUT);
 }

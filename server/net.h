@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
 #include "queue.h"
@@ -16,6 +17,7 @@ struct smm_net_config {
 	size_t max_conns;    /* live connections; 0: no limit */
 	size_t queue_depth;  /* jobs in flight to the allocator before reading stops */
 	size_t max_output;   /* unread reply bytes on one connection before reading stops */
+	uint64_t memory_size; /* arena size, to estimate how large a dump reply will be */
 	int idle_timeout;    /* seconds without input before closing; 0: never */
 	int drain_timeout;   /* seconds shutdown waits for owed replies */
 	const char *admin_token; /* NULL: reset is always forbidden */
