@@ -1,17 +1,20 @@
 #!/bin/sh
 # deps.sh — install the Debian 12 packages smm needs; the single list.
 #   scripts/deps.sh build    compile smm (also what the Docker build stage uses)
+#   scripts/deps.sh demo     build + nc, for scripts/demo.sh and the README's nc session
 #   scripts/deps.sh test     build + run every test, sanitizer build and fuzzer
 # Packages already present are not fetched again. Needs root (or sudo).
 set -eu
 
 build="build-essential cmake pkg-config libevent-dev libcjson-dev"
+demo="$build netcat-openbsd"
 test="$build libcmocka-dev clang libclang-rt-14-dev python3 netcat-openbsd docker-compose man-db"
 
 case "${1:-build}" in
 build) pkgs=$build ;;
+demo) pkgs=$demo ;;
 test) pkgs=$test ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac
 
 missing=""
