@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,8 +157,9 @@ static void conn_resume(struct conn *c, unsigned why)
 
 /* conn_linger ends a connection at shutdown without losing replies:
  * closing a socket that still has unread input makes the kernel send a
- * reset, which can destroy replies the peer has not read yet. So send FIN
- * after the replies and discard input until the peer closes too. */
+ * reset, which can destroy replies the peer has not read yet. So when
+ * input is pending, send FIN after the replies and discard input until the
+ * peer closes too. An idle connection is simply closed. */
 static void conn_linger(struct conn *c)
 {
 	c->lingering = 1;
@@ -165,6 +167,16 @@ static void conn_linger(struct conn *c)
 	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* input_pending says whether the peer sent bytes we have not consumed,
+ * in our buffer or still in the kernel's. */
+static int input_pending(struct conn *c)
+{
+	int n = 0;
+
+	return evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	       (ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) == 0 && n > 0);
 }
 
 /* conn_maybe_close closes a connection that owes nothing and will get no
@@ -175,11 +187,12 @@ static int conn_maybe_close(struct conn *c)
 
 	if (!c->bev || c->head || evbuffer_get_length(bufferevent_get_output(c->bev)))
 		return 0;
-	if (net->draining && !c->eof) {
-		if (!c->lingering)
-			conn_linger(c);
+	if (net->draining && !c->eof && !c->lingering && input_pending(c)) {
+		conn_linger(c);
 		return 0;
 	}
+	if (c->lingering)
+		return 0;
 	if (!net->draining && !(c->eof && !c->paused &&
 				evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
 		return 0;
