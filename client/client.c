@@ -225,14 +225,17 @@ int smm_client_io(struct smm_client *c, short revents)
 
 int smm_client_next(struct smm_client *c, struct smm_reply *rep, uint64_t *cookie)
 {
-	const char *start = c->in.data + c->in_off, *nl;
+	const char *start = NULL, *nl = NULL;
 	size_t len;
 	struct owed o;
 
 	smm_reply_clear(rep);
 	/* Lines that arrived before a failure are still answers: a server
 	 * refusing a connection sends "busy" and then closes it. */
-	nl = c->in_off < c->in.len ? memchr(start, '\n', c->in.len - c->in_off) : NULL;
+	if (c->in_off < c->in.len) {
+		start = c->in.data + c->in_off;
+		nl = memchr(start, '\n', c->in.len - c->in_off);
+	}
 	if (!nl)
 		return c->error[0] ? -1 : 0;
 	len = (size_t)(nl - start);

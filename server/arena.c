@@ -240,7 +240,8 @@ struct smm_block_info *smm_arena_blocks(const struct smm_arena *a, uint64_t offs
 		*n = SIZE_MAX;
 		return NULL;
 	}
-	qsort(c.v, c.n, sizeof *c.v, by_addr);
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof *c.v, by_addr);
 	*n = c.n;
 	return c.v;
 }
