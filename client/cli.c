@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "token.h"
 
 #define BIT(cmd) (1u << (cmd))
 #define ONESHOT (BIT(SMM_CLI_PING) | BIT(SMM_CLI_MALLOC) | BIT(SMM_CLI_FILL) | \
@@ -372,38 +373,10 @@ void smm_cli_usage(enum smm_cli_cmd cmd, FILE *out)
 int smm_cli_admin_token(const struct smm_cli *cli, char token[SMM_PROTO_MAX_TOKEN + 1],
 			char *err, size_t errlen)
 {
-	const char *env = getenv("SMM_ADMIN_TOKEN");
-	char buf[SMM_PROTO_MAX_TOKEN + 3];
-	size_t n;
-	FILE *f;
+	size_t len;
+	int rc = smm_token_load(cli->admin_token_file, token, &len, err, errlen);
 
-	if (cli->admin_token_file[0]) {
-		f = fopen(cli->admin_token_file, "r");
-		if (!f) {
-			snprintf(err, errlen, "cannot read admin token file %s: %s",
-				 cli->admin_token_file, strerror(errno));
-			return -1;
-		}
-		n = fread(buf, 1, sizeof buf, f);
-		fclose(f);
-		if (n > 0 && buf[n - 1] == '\n')
-			n--;
-		if (n > 0 && buf[n - 1] == '\r')
-			n--;
-	} else if (env && *env) {
-		n = strlen(env);
-		if (n > SMM_PROTO_MAX_TOKEN)
-			n = SMM_PROTO_MAX_TOKEN + 1;
-		memcpy(buf, env, n);
-	} else {
+	if (rc == 0)
 		snprintf(err, errlen, "no admin token: give --admin-token-file or set SMM_ADMIN_TOKEN");
-		return -1;
-	}
-	if (n == 0 || n > SMM_PROTO_MAX_TOKEN) {
-		snprintf(err, errlen, "the admin token must be 1 to %d bytes", SMM_PROTO_MAX_TOKEN);
-		return -1;
-	}
-	memcpy(token, buf, n);
-	token[n] = '\0';
-	return 0;
+	return rc > 0 ? 0 : -1;
 }

@@ -34,11 +34,4 @@ int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, s
 /* smm_config_usage writes the --help text to out. */
 void smm_config_usage(FILE *out);
 
-/* smm_config_admin_token loads the admin token: the content of
- * admin_token_file without its trailing newline, else $SMM_ADMIN_TOKEN,
- * else none (*token = NULL, reset always forbidden). Returns 0, or -1
- * with a reason in err. *token is malloc'd; the caller frees it. */
-int smm_config_admin_token(const struct smm_config *cfg, char **token, size_t *len,
-			   char *err, size_t errlen);
-
 #endif

@@ -18,6 +18,7 @@
 #include "net.h"
 #include "queue.h"
 #include "sock.h"
+#include "token.h"
 
 #ifndef SMM_VERSION
 #define SMM_VERSION "0.0.0"
@@ -26,8 +27,9 @@
 struct server {
 	struct smm_config cfg;
 	struct smm_log log;
-	char *token;
+	char token[SMM_PROTO_MAX_TOKEN + 1];
 	size_t token_len;
+	int has_token;
 	struct smm_arena *arena;
 	struct smm_queue *requests, *replies;
 	int notify_fd;
@@ -64,7 +66,7 @@ static int open_listener(struct server *s, char *err, size_t errlen)
 				     .memory_size = s->cfg.memory,
 				     .idle_timeout = s->cfg.idle_timeout,
 				     .drain_timeout = s->cfg.drain_timeout,
-				     .admin_token = s->token,
+				     .admin_token = s->has_token ? s->token : NULL,
 				     .admin_token_len = s->token_len,
 				     .log = &s->log,
 			     },
@@ -81,7 +83,9 @@ static int start(struct server *s, char *err, size_t errlen)
 {
 	struct smm_arena_config ac = { s->cfg.memory, s->cfg.align, s->cfg.filler, s->cfg.policy };
 
-	if (smm_config_admin_token(&s->cfg, &s->token, &s->token_len, err, errlen) < 0)
+	s->has_token = smm_token_load(s->cfg.admin_token_file, s->token, &s->token_len, err,
+				      errlen);
+	if (s->has_token < 0)
 		return -1;
 	s->arena = smm_arena_new(&ac, err, errlen);
 	if (!s->arena)
@@ -145,7 +149,6 @@ static void cleanup(struct server *s)
 	smm_queue_destroy(s->requests);
 	smm_queue_destroy(s->replies);
 	smm_arena_destroy(s->arena);
-	free(s->token);
 }
 
 int main(int argc, char **argv)
