@@ -30,8 +30,10 @@ struct smm_policy_ops {
 	/* reset forgets every block: the whole arena is free again. */
 	void (*reset)(struct smm_policy *p);
 
-	/* largest_free is the largest request alloc would grant right now
-	 * (before alignment); free_extents the number of maximal free runs. */
+	/* largest_free is the largest size a request may have and still be
+	 * granted right now: with --align, an extent's room counts from its
+	 * first aligned address; under buddy, before rounding up. free_extents
+	 * is the number of maximal runs of free bytes. */
 	uint64_t (*largest_free)(const struct smm_policy *p);
 	uint64_t (*free_extents)(const struct smm_policy *p);
 
