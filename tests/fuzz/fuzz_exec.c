@@ -211,6 +211,24 @@ static void check_reply_line(const struct smm_buf *out, int ok)
 	cJSON_Delete(obj);
 }
 
+/* Replies shorter than this are searched for leaked keys (all of them
+ * but the few big dumps; the search is per live block). */
+#define MAX_SEARCHED_REPLY 16384u
+
+/* check_no_keys: only malloc's reply may carry a key, and only its own;
+ * no other reply (dump, stats, errors) shows any live block's key. */
+static void check_no_keys(const struct model *m, enum smm_op op, const struct smm_buf *out)
+{
+	char hex[SMM_PROTO_KEY_HEX + 1];
+
+	if (op == SMM_OP_MALLOC || out->len > MAX_SEARCHED_REPLY)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		smm_key_format(m->v[i].key, hex);
+		CHECK(memmem(out->data, out->len, hex, SMM_PROTO_KEY_HEX) == NULL);
+	}
+}
+
 /* substitute_key turns the placeholder keys into the model's key. */
 static void substitute_key(struct model *m, struct smm_request *req)
 {
@@ -374,6 +392,7 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 	smm_buf_reset(out);
 	smm_reply_format(req.op, req.tag, &rep, out);
 	check_reply_line(out, rep.err == SMM_ERR_NONE);
+	check_no_keys(m, req.op, out);
 	smm_reply_clear(&rep);
 	smm_request_clear(&req);
 	check_arena(a, m);
