@@ -51,6 +51,11 @@ REQUEST = {
     "err_tag_long": b'{"op":"ping","tag":"' + b'x' * 1100 + b'"}',
     "err_empty": b'',
     "err_escape": b'{"op":"ping","tag":"\\ud800"}',
+    "err_size_2p53": b'{"op":"malloc","size":9007199254740992}',
+    "size_1e2": b'{"op":"malloc","size":1e2,"id":-0}',
+    "free_max_addr": b'{"op":"free","addr":9007199254740991,"key":"FFFFFFFFFFFFFFFF"}',
+    "reset_nul": b'{"op":"reset","token":"a\\u0000b"}',
+    "dump_false": b' {"op":"dump","blocks":false,"length":0} \t',
 }
 
 
