@@ -66,6 +66,7 @@ struct smm_net {
 	struct conn *conns;        /* every connection, closed ones too */
 	struct conn *touched;
 	size_t nconns, inflight;
+	size_t queue_paused;       /* connections with PAUSE_QUEUE set */
 	unsigned long long next_id;
 	int draining;
 	struct smm_buf out;        /* scratch for formatting replies */
@@ -120,12 +121,21 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+/* set_paused changes c's pause bits, keeping net->queue_paused true. */
+static void set_paused(struct conn *c, unsigned paused)
+{
+	c->net->queue_paused += (paused & PAUSE_QUEUE) != 0;
+	c->net->queue_paused -= (c->paused & PAUSE_QUEUE) != 0;
+	c->paused = paused;
+}
+
 /* conn_close drops the socket now; the memory goes when no job is in flight. */
 static void conn_close(struct conn *c)
 {
 	struct smm_net *net = c->net;
 
 	if (c->bev) {
+		set_paused(c, 0);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 		net->nconns--;
@@ -140,14 +150,14 @@ static void conn_pause(struct conn *c, unsigned why)
 {
 	if (!c->paused)
 		bufferevent_disable(c->bev, EV_READ);
-	c->paused |= why;
+	set_paused(c, c->paused | why);
 }
 
 static void conn_resume(struct conn *c, unsigned why)
 {
 	if (!(c->paused & why))
 		return;
-	c->paused &= ~why;
+	set_paused(c, c->paused & ~why);
 	if (c->paused)
 		return;
 	if (!c->eof)
@@ -163,7 +173,7 @@ static void conn_resume(struct conn *c, unsigned why)
 static void conn_linger(struct conn *c)
 {
 	c->lingering = 1;
-	c->paused = 0;
+	set_paused(c, 0);
 	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_enable(c->bev, EV_READ);
@@ -567,6 +577,8 @@ static void resume_queue_paused(struct smm_net *net)
 {
 	struct conn *c, *next;
 
+	if (!net->queue_paused)
+		return;
 	for (c = net->conns; c && net->inflight < net->cfg.queue_depth; c = next) {
 		next = c->next;
 		if (c->bev && (c->paused & PAUSE_QUEUE))
