@@ -252,9 +252,13 @@ class Concurrency(ServerTest):
 class Admin(unittest.TestCase):
     def run_reset(self, server, token):
         c = server.connect()
-        c.call({"op": "malloc", "size": 5})
+        a = c.call({"op": "malloc", "size": 5})
+        c.call({"op": "fill", "addr": a["addr"], "key": a["key"]})
         r = c.call({"op": "reset", "token": token})
         s = c.call({"op": "stats"})
+        memory = c.call({"op": "dump", "length": 5})["memory"]
+        # A reset scrubs: the next owner never sees the previous one's bytes.
+        self.assertEqual(memory, "....." if r["ok"] else "00000")
         c.close()
         return r, s
 
@@ -286,6 +290,27 @@ class Admin(unittest.TestCase):
             self.assertEqual(s["used"], 5)
         finally:
             self.assertEqual(server.stop()[0], 0)
+
+
+class Secrets(unittest.TestCase):
+    def test_keys_and_token_never_logged(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".token") as f:
+            f.write("t0psecret\n")
+            f.flush()
+            server = Server("--log-level", "debug", "--admin-token-file", f.name)
+            c = server.connect()
+            key = c.call({"op": "malloc", "size": 3})["key"]
+            c.call({"op": "fill", "addr": 0, "key": key})
+            c.call({"op": "reset", "token": "t0psecret"})
+            c.call({"op": "reset", "token": "guess"})
+            self.assertNotIn(key, json.dumps(c.call({"op": "stats"})))
+            c.close()
+            status, log = server.stop()
+        self.assertEqual(status, 0, log)
+        self.assertIn("connection 1 opened", log)  # debug logging was on
+        self.assertNotIn(key, log)
+        self.assertNotIn("t0psecret", log)
+        self.assertNotIn("guess", log)
 
 
 class Shutdown(unittest.TestCase):
