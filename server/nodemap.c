@@ -89,10 +89,14 @@ void smm_nodemap_retarget(struct smm_nodemap *m, const struct smm_nodes *pool, u
 
 void smm_nodemap_remove(struct smm_nodemap *m, const struct smm_nodes *pool, uint32_t id)
 {
-	size_t hole = slot_of(m, pool, key_of(m, pool, id)), i;
+	/* Look for the exact slot value: no probe reads another record. */
+	uint64_t want = (uint64_t)tag_of(key_of(m, pool, id)) << 32 | (uint64_t)(id + 1u);
+	size_t hole, i;
 
-	if (hole == SIZE_MAX)
-		return;
+	for (hole = (uint32_t)(want >> 32) & m->mask; m->slots[hole] != want;
+	     hole = (hole + 1) & m->mask)
+		if (m->slots[hole] == 0)
+			return;
 	/* Shift later members of the probe run back over the hole when their
 	 * home slot does not lie cyclically in (hole, i]. */
 	for (i = (hole + 1) & m->mask; m->slots[i] != 0; i = (i + 1) & m->mask) {
