@@ -129,13 +129,12 @@ static int core_alloc(struct core *c, uint32_t slot, uint32_t size)
 
 static void core_free(struct core *c, uint32_t slot)
 {
-	struct smm_block *b;
+	struct smm_block b;
 
 	if (c->addr[slot] == NO_ADDR)
 		return;
-	b = smm_blocks_find(c->blocks, c->addr[slot]);
-	if (b) {
-		c->ops->release(c->policy, b->addr, b->size);
+	if (smm_blocks_find(c->blocks, c->addr[slot], &b) == 0) {
+		c->ops->release(c->policy, b.addr, b.size);
 		smm_blocks_remove(c->blocks, c->addr[slot]);
 	}
 	c->addr[slot] = NO_ADDR;

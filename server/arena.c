@@ -120,12 +120,11 @@ denied:
 }
 
 static enum smm_err lookup(struct smm_arena *a, uint64_t addr, uint64_t key,
-			   struct smm_block **out)
+			   struct smm_block *out)
 {
-	*out = smm_blocks_find(a->blocks, addr);
-	if (!*out)
+	if (smm_blocks_find(a->blocks, addr, out) < 0)
 		return SMM_ERR_BAD_ADDR;
-	if (!smm_keys_equal((*out)->key, key))
+	if (!smm_keys_equal(out->key, key))
 		return SMM_ERR_FORBIDDEN;
 	return SMM_ERR_NONE;
 }
@@ -133,28 +132,28 @@ static enum smm_err lookup(struct smm_arena *a, uint64_t addr, uint64_t key,
 enum smm_err smm_arena_fill(struct smm_arena *a, uint64_t addr, uint64_t key, char c,
 			    struct smm_block_info *out)
 {
-	struct smm_block *b;
+	struct smm_block b;
 	enum smm_err e = lookup(a, addr, key, &b);
 
 	if (e != SMM_ERR_NONE)
 		return e;
-	memset(a->bytes + b->addr, c ? c : smm_id_char(b->id), b->size);
-	describe(b, out);
+	memset(a->bytes + b.addr, c ? c : smm_id_char(b.id), b.size);
+	describe(&b, out);
 	return SMM_ERR_NONE;
 }
 
 enum smm_err smm_arena_release(struct smm_arena *a, uint64_t addr, uint64_t key,
 			       struct smm_block_info *out)
 {
-	struct smm_block *b;
+	struct smm_block b;
 	enum smm_err e = lookup(a, addr, key, &b);
 
 	if (e != SMM_ERR_NONE)
 		return e;
-	describe(b, out);
-	scrub(a, b->addr, b->size);
-	a->ops->release(a->policy, b->addr, b->size);
-	a->used -= b->size;
+	describe(&b, out);
+	scrub(a, b.addr, b.size);
+	a->ops->release(a->policy, b.addr, b.size);
+	a->used -= b.size;
 	smm_blocks_remove(a->blocks, addr);
 	return SMM_ERR_NONE;
 }

@@ -1,27 +1,38 @@
 /* blocks.c — address-keyed table of live blocks, compact for millions.
  *
- * Records sit in fixed pages; a removed record (size 0) goes on a list of
- * spares threaded through its addr, and the next insert reuses it, so the
- * pages hold the most blocks ever live at once. An open-addressing index
- * finds them by address: linear probing with backward-shift deletion, no
- * tombstones. A slot is 8 bytes, the address's 32-bit hash above the record
- * number + 1 (0 is empty): a probe reads a record only when the hashes
- * match, and deletion finds each entry's home slot from its hash without
- * reading records, so a lookup or a removal costs about one record read. A
- * record costs 32 bytes and its index slot 11 to 22 (the load stays between
+ * Records sit in fixed pages, 24 bytes each: the key, then the address
+ * (48 bits), the size (48 bits) and the owner id (32 bits) packed into two
+ * words. A removed record (size 0) goes on a list of spares threaded
+ * through its key, and the next insert reuses it, so the pages hold the
+ * most blocks ever live at once. An open-addressing index finds them by
+ * address: linear probing with backward-shift deletion, no tombstones. A
+ * slot is 8 bytes, the address's 32-bit hash above the record number + 1
+ * (0 is empty): a probe reads a record only when the hashes match, and
+ * deletion finds each entry's home slot from its hash without reading
+ * records, so a lookup or a removal costs about one record read. A block
+ * costs 24 bytes of record and 11 to 22 of index (the load stays between
  * 3/8 and 3/4). */
 #include "blocks.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#define PAGE_SHIFT 8 /* 256 records, 8 KiB, per page */
+#include "bigmem.h"
+
+#define PAGE_SHIFT 8 /* 256 records, 6 KiB, per page */
 #define PAGE_RECORDS (1u << PAGE_SHIFT)
 #define MIN_SLOTS 16u
 
+#define LOW48 ((1ull << 48) - 1)
+
+/* One block, packed: lo = addr | size << 48, hi = size >> 16 | id << 32. */
+struct record {
+	uint64_t key;
+	uint64_t lo, hi;
+};
+
 struct smm_blocks {
-	struct smm_block **pages;
+	struct record **pages;
 	size_t npages;
 	uint64_t *slots;
 	size_t mask;  /* slots - 1; a power of two */
@@ -31,9 +42,27 @@ struct smm_blocks {
 	size_t spare; /* first spare record, or SIZE_MAX */
 };
 
-static struct smm_block *record(const struct smm_blocks *t, size_t i)
+static struct record *record(const struct smm_blocks *t, size_t i)
 {
 	return &t->pages[i >> PAGE_SHIFT][i & (PAGE_RECORDS - 1)];
+}
+
+static uint64_t addr_of(const struct record *r)
+{
+	return r->lo & LOW48;
+}
+
+static uint64_t size_of(const struct record *r)
+{
+	return r->lo >> 48 | (r->hi & 0xFFFFFFFFull) << 16;
+}
+
+static void unpack(const struct record *r, struct smm_block *b)
+{
+	b->addr = addr_of(r);
+	b->size = size_of(r);
+	b->key = r->key;
+	b->id = (int32_t)(uint32_t)(r->hi >> 32);
 }
 
 static uint32_t hash_of(uint64_t addr)
@@ -84,30 +113,10 @@ static void place(struct smm_blocks *t, uint64_t addr, size_t i)
 	t->slots[s] = (uint64_t)h << 32 | (uint64_t)(i + 1);
 }
 
-#define HUGE_PAGE (2u << 20)
-
-/* zeroed returns n zeroed bytes from the heap, or NULL. Tables of 2 MiB or
- * more sit on huge pages where the kernel allows it: one TLB entry then
- * covers what 512 would, and a random probe costs one cache miss rather
- * than a miss and a page walk. */
-static void *zeroed(size_t n)
-{
-	void *m;
-
-	if (n < HUGE_PAGE)
-		return calloc(1, n);
-	m = aligned_alloc(HUGE_PAGE, n);
-	if (m) {
-		madvise(m, n, MADV_HUGEPAGE);
-		memset(m, 0, n);
-	}
-	return m;
-}
-
 static int grow_slots(struct smm_blocks *t)
 {
 	size_t cap = (t->mask + 1) * 2;
-	uint64_t *slots = zeroed(cap * sizeof *slots);
+	uint64_t *slots = smm_bigmem_alloc(cap * sizeof *slots, 1);
 
 	if (!slots)
 		return -1;
@@ -115,14 +124,14 @@ static int grow_slots(struct smm_blocks *t)
 	t->slots = slots;
 	t->mask = cap - 1;
 	for (size_t i = 0; i < t->used; i++)
-		if (record(t, i)->size != 0)
-			place(t, record(t, i)->addr, i);
+		if (size_of(record(t, i)) != 0)
+			place(t, addr_of(record(t, i)), i);
 	return 0;
 }
 
 static int add_page(struct smm_blocks *t)
 {
-	struct smm_block **pages = realloc(t->pages, (t->npages + 1) * sizeof *pages);
+	struct record **pages = realloc(t->pages, (t->npages + 1) * sizeof *pages);
 
 	if (!pages)
 		return -1;
@@ -137,7 +146,11 @@ static int add_page(struct smm_blocks *t)
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 {
 	size_t i = t->spare;
+	struct record *r;
 
+	if (b->addr > LOW48 || b->size == 0 || b->size > LOW48 || b->id < INT32_MIN ||
+	    b->id > INT32_MAX)
+		return -1;
 	if (i == SIZE_MAX) {
 		if (t->used >= UINT32_MAX - 1)
 			return -1;
@@ -148,11 +161,14 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	/* Keep the load at most 3/4 so probe runs stay short. */
 	if ((t->count + 1) * 4 > (t->mask + 1) * 3 && grow_slots(t) < 0)
 		return -1;
+	r = record(t, i);
 	if (i == t->spare)
-		t->spare = (size_t)record(t, i)->addr;
+		t->spare = (size_t)r->key;
 	else
 		t->used++;
-	*record(t, i) = *b;
+	r->key = b->key;
+	r->lo = b->addr | b->size << 48;
+	r->hi = b->size >> 16 | (uint64_t)(uint32_t)b->id << 32;
 	place(t, b->addr, i);
 	t->count++;
 	return 0;
@@ -164,19 +180,20 @@ static size_t slot_of(const struct smm_blocks *t, uint64_t addr)
 	uint32_t h = hash_of(addr);
 
 	for (size_t s = h & t->mask; t->slots[s] != 0; s = (s + 1) & t->mask)
-		if ((uint32_t)(t->slots[s] >> 32) == h && record(t, index_of(t->slots[s]))->addr == addr)
+		if ((uint32_t)(t->slots[s] >> 32) == h && addr_of(record(t, index_of(t->slots[s]))) == addr)
 			return s;
 	return SIZE_MAX;
 }
 
-struct smm_block *smm_blocks_find(struct smm_blocks *t, uint64_t addr)
+int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out)
 {
 	size_t s = slot_of(t, addr);
 
 	if (s == SIZE_MAX)
-		return NULL;
+		return -1;
 	t->hint = s;
-	return record(t, index_of(t->slots[s]));
+	unpack(record(t, index_of(t->slots[s])), out);
+	return 0;
 }
 
 /* unindex empties slot hole, shifting later members of its probe run back
@@ -198,13 +215,13 @@ void smm_blocks_remove(struct smm_blocks *t, uint64_t addr)
 	size_t s = t->hint, i;
 
 	/* Freeing finds the block first: then its slot is known. */
-	if (t->slots[s] == 0 || record(t, index_of(t->slots[s]))->addr != addr)
+	if (t->slots[s] == 0 || addr_of(record(t, index_of(t->slots[s]))) != addr)
 		s = slot_of(t, addr);
 	if (s == SIZE_MAX)
 		return;
 	i = index_of(t->slots[s]);
 	unindex(t, s);
-	*record(t, i) = (struct smm_block){ .addr = t->spare };
+	*record(t, i) = (struct record){ .key = t->spare };
 	t->spare = i;
 	t->count--;
 }
@@ -224,14 +241,19 @@ size_t smm_blocks_count(const struct smm_blocks *t)
 
 size_t smm_blocks_bytes(const struct smm_blocks *t)
 {
-	return sizeof *t + t->npages * (PAGE_RECORDS * sizeof(struct smm_block) + sizeof *t->pages) +
+	return sizeof *t + t->npages * (PAGE_RECORDS * sizeof(struct record) + sizeof *t->pages) +
 	       (t->mask + 1) * sizeof *t->slots;
 }
 
 void smm_blocks_each(const struct smm_blocks *t,
 		     void (*fn)(void *arg, const struct smm_block *b), void *arg)
 {
-	for (size_t i = 0; i < t->used; i++)
-		if (record(t, i)->size != 0)
-			fn(arg, record(t, i));
+	struct smm_block b;
+
+	for (size_t i = 0; i < t->used; i++) {
+		if (size_of(record(t, i)) == 0)
+			continue;
+		unpack(record(t, i), &b);
+		fn(arg, &b);
+	}
 }

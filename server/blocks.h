@@ -1,6 +1,6 @@
 /* blocks.h — the block table: live blocks by start address, O(1) expected
- * lookup, insert and remove (dense records plus an open-addressing index,
- * 43 to 54 bytes per live block). */
+ * lookup, insert and remove (packed records plus an open-addressing index,
+ * 35 to 46 bytes per live block). */
 #ifndef SMM_BLOCKS_H
 #define SMM_BLOCKS_H
 
@@ -23,12 +23,14 @@ struct smm_blocks *smm_blocks_new(void);
 void smm_blocks_destroy(struct smm_blocks *t);
 
 /* smm_blocks_insert adds b (whose addr must not be in t). Returns 0, or -1
- * when memory ran out (t unchanged). */
+ * when memory ran out or b does not fit a record: addr and size (>= 1)
+ * below 2^48, which every arena the kernel can map respects, and id an
+ * int32 (t unchanged on -1). */
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b);
 
-/* smm_blocks_find returns the block starting at addr, or NULL. The pointer
- * is valid until the next insert, remove or clear. */
-struct smm_block *smm_blocks_find(struct smm_blocks *t, uint64_t addr);
+/* smm_blocks_find copies the block starting at addr to *out and returns 0,
+ * or returns -1 when there is none (*out unchanged). */
+int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out);
 
 /* smm_blocks_remove deletes the block starting at addr, if any. Right
  * after smm_blocks_find(t, addr) it needs no second search. */
@@ -43,7 +45,8 @@ size_t smm_blocks_count(const struct smm_blocks *t);
 /* smm_blocks_bytes returns the heap the table uses, for the benchmark. */
 size_t smm_blocks_bytes(const struct smm_blocks *t);
 
-/* smm_blocks_each calls fn(arg, b) for every block, in no order. */
+/* smm_blocks_each calls fn(arg, b) for every block, in no order; b points
+ * to a copy valid during the call. */
 void smm_blocks_each(const struct smm_blocks *t,
 		     void (*fn)(void *arg, const struct smm_block *b), void *arg);
 

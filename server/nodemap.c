@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
+
 #define MIN_SLOTS 64u
 
 static uint32_t tag_of(uint64_t key)
@@ -39,7 +41,7 @@ int smm_nodemap_reserve(struct smm_nodemap *m, size_t n)
 		cap = cap ? cap * 2 : MIN_SLOTS;
 	if (cap == old)
 		return 0;
-	slots = calloc(cap, sizeof *slots);
+	slots = smm_bigmem_alloc(cap * sizeof *slots, 1);
 	if (!slots)
 		return -1;
 	m->slots = slots;
