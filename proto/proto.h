@@ -29,6 +29,11 @@
 #define SMM_PROTO_MAX_TAG 1024
 /* One dump reply carries at most this many bytes of memory (1 MiB). */
 #define SMM_PROTO_MAX_DUMP (1024u * 1024u)
+/* ...and lists at most this many blocks (about 0.7 MiB of JSON), so a
+ * reply stays bounded however small the blocks. */
+#define SMM_PROTO_MAX_DUMP_BLOCKS 16384u
+/* Bytes one listed block takes in a dump reply, at most. */
+#define SMM_PROTO_DUMP_BLOCK_BYTES 64u
 /* Default and hard bounds for the server's line limit. */
 #define SMM_PROTO_DEFAULT_MAX_LINE 65536
 /* Human error messages are cut to this length. */

@@ -60,6 +60,9 @@ static int prescan(const char *line, size_t len, struct smm_reply *err)
 		if (n == 0)
 			return smm_reply_fail(err, SMM_ERR_BAD_JSON, "invalid UTF-8 in request");
 		if (in_string) {
+			/* An escaped NUL would cut the decoded string short. */
+			if (s[i] == '\\' && len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+				return smm_reply_fail(err, SMM_ERR_BAD_JSON, "NUL byte in request");
 			if (s[i] == '\\')
 				n = i + 1 < len ? 2 : 1;
 			else if (s[i] == '"')

@@ -11,6 +11,29 @@ static void set_block(struct smm_reply *rep, const struct smm_block_info *b)
 	rep->id = b->id;
 }
 
+/* list_blocks fills rep's block list for the window [offset, offset+*len).
+ * Past SMM_PROTO_MAX_DUMP_BLOCKS blocks the window is cut just before the
+ * first block not listed, so the reply stays bounded and says truncated.
+ * Returns -1 when memory ran out. */
+static int list_blocks(struct smm_arena *a, uint64_t offset, uint64_t *len,
+		       struct smm_reply *rep)
+{
+	rep->has_blocks = true;
+	if (*len == 0)
+		return 0;
+	rep->blocks = smm_arena_blocks(a, offset, *len, &rep->nblocks);
+	if (rep->nblocks == SIZE_MAX)
+		return -1;
+	if (rep->nblocks > SMM_PROTO_MAX_DUMP_BLOCKS) {
+		/* Blocks are sorted and disjoint: only the first may start
+		 * before offset, so this cut is past offset. */
+		*len = rep->blocks[SMM_PROTO_MAX_DUMP_BLOCKS].addr - offset;
+		rep->nblocks = SMM_PROTO_MAX_DUMP_BLOCKS;
+		rep->truncated = true;
+	}
+	return 0;
+}
+
 static void run_dump(struct smm_arena *a, const struct smm_request *req, struct smm_reply *rep)
 {
 	uint64_t size = smm_arena_size(a), len;
@@ -26,12 +49,8 @@ static void run_dump(struct smm_arena *a, const struct smm_request *req, struct 
 		len = SMM_PROTO_MAX_DUMP;
 		rep->truncated = true;
 	}
-	rep->memory = malloc(len + 1);
-	if (req->blocks) {
-		rep->blocks = smm_arena_blocks(a, req->offset, len, &rep->nblocks);
-		rep->has_blocks = true;
-	}
-	if (!rep->memory || rep->nblocks == SIZE_MAX) {
+	if ((req->blocks && list_blocks(a, req->offset, &len, rep) < 0) ||
+	    !(rep->memory = malloc(len + 1))) {
 		smm_reply_clear(rep);
 		smm_reply_fail(rep, SMM_ERR_BUSY, "server out of memory for this dump");
 		return;

@@ -53,6 +53,7 @@ struct conn {
 	unsigned long long id;
 	struct conn *prev, *next;  /* net->conns */
 	struct conn *touched_next;
+	struct conn *qp_prev, *qp_next; /* net's queue-paused FIFO, while PAUSE_QUEUE */
 };
 
 struct smm_net {
@@ -66,7 +67,9 @@ struct smm_net {
 	struct conn *conns;        /* every connection, closed ones too */
 	struct conn *touched;
 	size_t nconns, inflight;
-	size_t queue_paused;       /* connections with PAUSE_QUEUE set */
+	/* Connections waiting for queue room, oldest first, so the first to
+	 * wait is the first to read again. */
+	struct conn *qp_head, *qp_tail;
 	unsigned long long next_id;
 	int draining;
 	struct smm_buf out;        /* scratch for formatting replies */
@@ -121,11 +124,42 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* set_paused changes c's pause bits, keeping net->queue_paused true. */
+static void queue_wait(struct conn *c)
+{
+	struct smm_net *net = c->net;
+
+	c->qp_next = NULL;
+	c->qp_prev = net->qp_tail;
+	if (net->qp_tail)
+		net->qp_tail->qp_next = c;
+	else
+		net->qp_head = c;
+	net->qp_tail = c;
+}
+
+static void queue_unwait(struct conn *c)
+{
+	struct smm_net *net = c->net;
+
+	if (c->qp_prev)
+		c->qp_prev->qp_next = c->qp_next;
+	else
+		net->qp_head = c->qp_next;
+	if (c->qp_next)
+		c->qp_next->qp_prev = c->qp_prev;
+	else
+		net->qp_tail = c->qp_prev;
+	c->qp_prev = c->qp_next = NULL;
+}
+
+/* set_paused changes c's pause bits; the PAUSE_QUEUE bit is also
+ * membership of net's queue-paused FIFO. */
 static void set_paused(struct conn *c, unsigned paused)
 {
-	c->net->queue_paused += (paused & PAUSE_QUEUE) != 0;
-	c->net->queue_paused -= (c->paused & PAUSE_QUEUE) != 0;
+	if ((paused & PAUSE_QUEUE) && !(c->paused & PAUSE_QUEUE))
+		queue_wait(c);
+	else if (!(paused & PAUSE_QUEUE) && (c->paused & PAUSE_QUEUE))
+		queue_unwait(c);
 	c->paused = paused;
 }
 
@@ -265,7 +299,13 @@ static size_t reply_estimate(const struct smm_net *net, const struct smm_request
 	len = net->cfg.memory_size - req->offset;
 	if (req->has_length && req->length < len)
 		len = req->length;
-	return SMALL_REPLY_BYTES + (len < SMM_PROTO_MAX_DUMP ? len : SMM_PROTO_MAX_DUMP);
+	if (len > SMM_PROTO_MAX_DUMP)
+		len = SMM_PROTO_MAX_DUMP;
+	/* A window of len bytes holds at most len blocks. */
+	if (req->blocks)
+		return SMALL_REPLY_BYTES + len +
+		       SMM_PROTO_DUMP_BLOCK_BYTES * (len < SMM_PROTO_MAX_DUMP_BLOCKS ? len : SMM_PROTO_MAX_DUMP_BLOCKS);
+	return SMALL_REPLY_BYTES + len;
 }
 
 static struct smm_job *conn_new_job(struct conn *c)
@@ -477,7 +517,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		c->eof = 1;
 		conn_read(c);
 	} else if (what & BEV_EVENT_TIMEOUT) {
-		if (!c->head && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		if ((what & BEV_EVENT_WRITING) ||
+		    (!c->head && evbuffer_get_length(bufferevent_get_output(bev)) == 0)) {
 			c->net->idle_closed++;
 			conn_close(c);
 		} else if (!c->paused) {
@@ -533,8 +574,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	net->nconns++;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	if (net->cfg.idle_timeout > 0) {
+		/* Reading off (a paused peer that does not read) stops the read
+		 * timeout; the write timeout then catches a stuck peer. */
 		struct timeval tv = { .tv_sec = net->cfg.idle_timeout };
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened", c->id);
@@ -572,18 +615,12 @@ static void check_drained(struct smm_net *net)
 }
 
 /* resume_queue_paused restarts reading on connections that stopped because
- * the allocator pipeline was full, now that it has room. */
+ * the allocator pipeline was full, oldest first, while it has room. A
+ * connection that fills it again goes to the back of the line. */
 static void resume_queue_paused(struct smm_net *net)
 {
-	struct conn *c, *next;
-
-	if (!net->queue_paused)
-		return;
-	for (c = net->conns; c && net->inflight < net->cfg.queue_depth; c = next) {
-		next = c->next;
-		if (c->bev && (c->paused & PAUSE_QUEUE))
-			conn_resume(c, PAUSE_QUEUE);
-	}
+	while (net->qp_head && net->inflight < net->cfg.queue_depth)
+		conn_resume(net->qp_head, PAUSE_QUEUE);
 }
 
 static void flush_touched(struct smm_net *net)
@@ -658,7 +695,8 @@ struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
 	clock_gettime(CLOCK_MONOTONIC, &net->started);
 	net->listener = evconnlistener_new(base, accept_cb, net, LEV_OPT_CLOSE_ON_FREE, 0,
 					   listen_fd);
-	listen_fd = -1;
+	if (net->listener)
+		listen_fd = -1;
 	net->notify_ev = event_new(base, notify_fd, EV_READ | EV_PERSIST, notify_cb, net);
 	net->accept_retry_ev = evtimer_new(base, accept_retry_cb, net);
 	net->drain_ev = evtimer_new(base, drain_timeout_cb, net);

@@ -108,6 +108,34 @@ class IdleTimeout(ServerTest):
         self.assertEqual(self.connect().call({"op": "stats"})["idle_closed"], 1)
 
 
+class IdleTimeoutNonReader(ServerTest):
+    server_args = ("--idle-timeout", "1", "--memory", "1M")
+
+    def test_peer_that_stops_reading_is_closed_too(self):
+        stuck = self.connect()
+        stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        stuck.send('{"op":"dump"}\n' * 8)  # 8 MiB it never reads
+        watcher = self.connect()
+        s = wait_for(lambda: (lambda s: s if s["idle_closed"] >= 1 else None)(
+            watcher.call({"op": "stats"})), "the stuck peer to be closed")
+        self.assertEqual((s["idle_closed"], s["connections"]), (1, 1))
+
+
+class DrainTimeout(unittest.TestCase):
+    def test_shutdown_gives_up_on_a_peer_that_never_reads(self):
+        server = Server("--drain-timeout", "1", "--memory", "1M")
+        stuck = server.connect()
+        stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        stuck.send('{"op":"dump"}\n' * 8)
+        self.assertEqual(server.connect().call({"op": "ping"}), {"ok": True})
+        t0 = time.monotonic()
+        status, log = server.stop()
+        self.assertEqual(status, 0, log)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("replies still owed after 1 s", log)
+        stuck.close()
+
+
 class QueueDepth(ServerTest):
     server_args = ("--queue-depth", "1", "--memory", "10000")
 

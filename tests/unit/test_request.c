@@ -111,6 +111,20 @@ static void test_nul_byte(void **state)
 	assert_non_null(strstr(err.message, "NUL"));
 }
 
+static void test_escaped_nul(void **state)
+{
+	(void)state;
+	expect_error("{\"op\":\"reset\",\"token\":\"s3cret\\u0000junk\"}", SMM_ERR_BAD_JSON, "NUL");
+	expect_error("{\"op\":\"ping\\u0000junk\"}", SMM_ERR_BAD_JSON, "NUL");
+	expect_error("{\"op\":\"ping\",\"tag\":\"a\\u0000b\"}", SMM_ERR_BAD_JSON, "NUL");
+	/* An escaped backslash before u0000 is text, not an escape. */
+	struct smm_request req;
+	struct smm_reply err;
+	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":\"\\\\u0000\"}", &req, &err), 0);
+	assert_string_equal(req.tag, "\"\\\\u0000\"");
+	smm_request_clear(&req);
+}
+
 static void test_depth(void **state)
 {
 	char line[300];
@@ -213,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_fill_free_dump_reset),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_escaped_nul),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_bad_request),
 		cmocka_unit_test(test_unknown_op_keeps_tag),
