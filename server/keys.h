@@ -1,20 +1,36 @@
-/* keys.h — block keys: 64-bit secrets drawn from the OS's random source. */
+/* keys.h — block keys: 64-bit secrets from a ChaCha20 generator seeded and
+ * reseeded from the OS's random source. */
 #ifndef SMM_KEYS_H
 #define SMM_KEYS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Keys come from getrandom(2) in batches, so a grant costs no syscall;
- * every bit of every key is still the kernel's. Zero-initialise. */
+/* Keys are ChaCha20 output in batches, so a grant costs neither a syscall
+ * nor the kernel's copy: each batch of 4 blocks is made under a 256-bit
+ * key whose first use came from getrandom(2); the batch's first 32 bytes
+ * become the next key and the old one is erased (fast key erasure, as in
+ * OpenBSD's arc4random), so a stolen state reveals no earlier key, and
+ * every SMM_KEYS_RESEED batches the key is drawn from the kernel again.
+ * Zero-initialise. */
+#define SMM_KEYS_BATCH 28     /* keys per batch: 256 bytes less the next key */
+#define SMM_KEYS_RESEED 4096  /* batches (about 900 KiB of keys) per reseed */
 struct smm_keys {
-	uint64_t pool[512];
-	size_t left; /* unused keys at the end of pool */
+	uint32_t key[8];
+	uint64_t pool[SMM_KEYS_BATCH];
+	size_t left;      /* unused keys at pool[0..left) */
+	unsigned batches; /* batches left before the next reseed; 0: seed now */
 };
 
 /* smm_keys_next sets *key to a fresh key. Returns 0, or -1 when the OS
  * gave no randomness (nothing set). One owner thread. */
 int smm_keys_next(struct smm_keys *k, uint64_t *key);
+
+/* smm_keys_chacha20 writes the 4 ChaCha20 blocks (RFC 8439) for key,
+ * counters counter..counter+3 and nonce to out. Exposed for its
+ * known-answer test. */
+void smm_keys_chacha20(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
+		       uint8_t out[256]);
 
 /* smm_keys_equal compares two keys in time independent of where they
  * differ. Returns 1 when equal. */
