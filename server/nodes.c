@@ -3,18 +3,24 @@
 
 #include <stdlib.h>
 
-/* Records per page: 12 KiB pages keep the unused tail of the last page
- * small even next to a thousand records. Must match smm_nodes_at. */
+/* Records per page: 12 KiB pages (6 KiB small) keep the unused tail of
+ * the last page small even next to a thousand records. Must match
+ * smm_nodes_at. */
 #define PAGE_NODES 256u
+
+static size_t record_bytes(const struct smm_nodes *p)
+{
+	return p->small ? SMM_NODES_SMALL : sizeof(struct smm_node);
+}
 
 static int add_page(struct smm_nodes *p)
 {
-	struct smm_node **pages = realloc(p->pages, (p->npages + 1) * sizeof *pages);
+	char **pages = realloc(p->pages, (p->npages + 1) * sizeof *pages);
 
 	if (!pages)
 		return -1;
 	p->pages = pages;
-	pages[p->npages] = malloc(PAGE_NODES * sizeof **pages);
+	pages[p->npages] = malloc(PAGE_NODES * record_bytes(p));
 	if (!pages[p->npages])
 		return -1;
 	p->npages++;
@@ -40,7 +46,9 @@ uint32_t smm_nodes_get(struct smm_nodes *p)
 	}
 	p->live++;
 	n = smm_nodes_at(p, id);
-	n->link[0] = n->link[1] = n->link[2] = n->link[3] = SMM_NODES_NONE;
+	n->link[0] = n->link[1] = SMM_NODES_NONE;
+	if (!p->small)
+		n->link[2] = n->link[3] = SMM_NODES_NONE;
 	return id;
 }
 
@@ -63,10 +71,10 @@ void smm_nodes_free(struct smm_nodes *p)
 	for (size_t i = 0; i < p->npages; i++)
 		free(p->pages[i]);
 	free(p->pages);
-	*p = (struct smm_nodes){ 0 };
+	*p = (struct smm_nodes){ .small = p->small };
 }
 
 size_t smm_nodes_bytes(const struct smm_nodes *p)
 {
-	return p->npages * (PAGE_NODES * sizeof(struct smm_node) + sizeof *p->pages);
+	return p->npages * (PAGE_NODES * record_bytes(p) + sizeof *p->pages);
 }

@@ -132,6 +132,7 @@ static struct smm_policy *buddy_create(uint64_t size, uint64_t align)
 	p->size = size;
 	p->align = align;
 	p->ends.by_end = 1;
+	p->pool.small = 1; /* addr, size and the list links are all it needs */
 	/* One page of records holds every top-level block (at most 64). */
 	if (room(p, tops) < 0 || smm_nodes_get(&p->pool) == NIL) {
 		buddy_destroy(p);

@@ -217,6 +217,7 @@ static struct smm_policy *tlsf_create(uint64_t size, uint64_t align)
 	p->size = size;
 	p->align = align;
 	p->ends.by_end = 1;
+	p->pool.small = 1; /* addr, size and the list links are all it needs */
 	if (smm_nodemap_reserve(&p->starts, 1) < 0 || smm_nodemap_reserve(&p->ends, 1) < 0 ||
 	    smm_nodes_get(&p->pool) == NIL) {
 		tlsf_destroy(p);
