@@ -21,3 +21,51 @@ void *smm_bigmem_alloc(size_t n, int zero)
 		memset(m, 0, n);
 	return m;
 }
+
+/* Pages below solo are malloc'd alone; from solo on, slabs of per_slab. */
+static size_t per_slab(const struct smm_bigmem_pages *p)
+{
+	return SMM_BIGMEM_HUGE / p->size;
+}
+
+int smm_bigmem_pages_add(struct smm_bigmem_pages *p)
+{
+	size_t solo = per_slab(p), k = p->n;
+	char **page = realloc(p->page, (k + 1) * sizeof *page);
+
+	if (!page)
+		return -1;
+	p->page = page;
+	if (k < solo)
+		page[k] = malloc(p->size);
+	else if ((k - solo) % per_slab(p) == 0)
+		page[k] = smm_bigmem_alloc(SMM_BIGMEM_HUGE, 0);
+	else
+		page[k] = page[k - 1] + p->size;
+	if (!page[k])
+		return -1;
+	p->n++;
+	return 0;
+}
+
+void smm_bigmem_pages_free(struct smm_bigmem_pages *p)
+{
+	size_t solo = per_slab(p);
+
+	for (size_t i = 0; i < p->n && i < solo; i++)
+		free(p->page[i]);
+	for (size_t i = solo; i < p->n; i += per_slab(p))
+		free(p->page[i]);
+	free(p->page);
+	p->page = NULL;
+	p->n = 0;
+}
+
+size_t smm_bigmem_pages_bytes(const struct smm_bigmem_pages *p)
+{
+	size_t solo = per_slab(p), each = per_slab(p);
+	size_t slabs = p->n > solo ? (p->n - solo + each - 1) / each : 0;
+
+	return (p->n < solo ? p->n : solo) * p->size + slabs * SMM_BIGMEM_HUGE +
+	       p->n * sizeof *p->page;
+}

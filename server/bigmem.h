@@ -16,4 +16,25 @@
  * and releases it with free(). Any thread. */
 void *smm_bigmem_alloc(size_t n, int zero);
 
+/* A list of equal pages that grows a page at a time, pages never moving:
+ * the first SMM_BIGMEM_HUGE bytes of pages are malloc'd one by one (a
+ * small table stays small), the rest carved from huge-page slabs. Zero-
+ * initialise and set size (bytes per page, at most SMM_BIGMEM_HUGE)
+ * before the first add. */
+struct smm_bigmem_pages {
+	char **page; /* page[0..n) */
+	size_t n;
+	size_t size;
+};
+
+/* smm_bigmem_pages_add appends page n. Returns 0, or -1 when memory ran
+ * out (pages unchanged). */
+int smm_bigmem_pages_add(struct smm_bigmem_pages *p);
+
+/* smm_bigmem_pages_free releases every page; p is empty, size kept. */
+void smm_bigmem_pages_free(struct smm_bigmem_pages *p);
+
+/* smm_bigmem_pages_bytes returns the heap p holds, slabs counted whole. */
+size_t smm_bigmem_pages_bytes(const struct smm_bigmem_pages *p);
+
 #endif

@@ -32,8 +32,7 @@ struct record {
 };
 
 struct smm_blocks {
-	struct record **pages;
-	size_t npages;
+	struct smm_bigmem_pages pages;
 	uint64_t *slots;
 	size_t mask;  /* slots - 1; a power of two */
 	size_t hint;  /* the slot the last find returned, to remove without a probe */
@@ -44,7 +43,7 @@ struct smm_blocks {
 
 static struct record *record(const struct smm_blocks *t, size_t i)
 {
-	return &t->pages[i >> PAGE_SHIFT][i & (PAGE_RECORDS - 1)];
+	return (struct record *)(void *)t->pages.page[i >> PAGE_SHIFT] + (i & (PAGE_RECORDS - 1));
 }
 
 static uint64_t addr_of(const struct record *r)
@@ -89,6 +88,7 @@ struct smm_blocks *smm_blocks_new(void)
 	}
 	t->mask = MIN_SLOTS - 1;
 	t->spare = SIZE_MAX;
+	t->pages.size = PAGE_RECORDS * sizeof(struct record);
 	return t;
 }
 
@@ -96,9 +96,7 @@ void smm_blocks_destroy(struct smm_blocks *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->npages; i++)
-		free(t->pages[i]);
-	free(t->pages);
+	smm_bigmem_pages_free(&t->pages);
 	free(t->slots);
 	free(t);
 }
@@ -129,20 +127,6 @@ static int grow_slots(struct smm_blocks *t)
 	return 0;
 }
 
-static int add_page(struct smm_blocks *t)
-{
-	struct record **pages = realloc(t->pages, (t->npages + 1) * sizeof *pages);
-
-	if (!pages)
-		return -1;
-	t->pages = pages;
-	pages[t->npages] = malloc(PAGE_RECORDS * sizeof **pages);
-	if (!pages[t->npages])
-		return -1;
-	t->npages++;
-	return 0;
-}
-
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 {
 	size_t i = t->spare;
@@ -154,7 +138,7 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	if (i == SIZE_MAX) {
 		if (t->used >= UINT32_MAX - 1)
 			return -1;
-		if (t->used == t->npages * PAGE_RECORDS && add_page(t) < 0)
+		if (t->used == t->pages.n * PAGE_RECORDS && smm_bigmem_pages_add(&t->pages) < 0)
 			return -1;
 		i = t->used;
 	}
@@ -241,7 +225,7 @@ size_t smm_blocks_count(const struct smm_blocks *t)
 
 size_t smm_blocks_bytes(const struct smm_blocks *t)
 {
-	return sizeof *t + t->npages * (PAGE_RECORDS * sizeof(struct record) + sizeof *t->pages) +
+	return sizeof *t + smm_bigmem_pages_bytes(&t->pages) +
 	       (t->mask + 1) * sizeof *t->slots;
 }
 

@@ -1,8 +1,6 @@
 /* nodes.c — paged pool of extent records with a list of put-back ids. */
 #include "nodes.h"
 
-#include <stdlib.h>
-
 /* Records per page: 12 KiB pages (6 KiB small) keep the unused tail of
  * the last page small even next to a thousand records. Must match
  * smm_nodes_at. */
@@ -11,20 +9,6 @@
 static size_t record_bytes(const struct smm_nodes *p)
 {
 	return p->small ? SMM_NODES_SMALL : sizeof(struct smm_node);
-}
-
-static int add_page(struct smm_nodes *p)
-{
-	char **pages = realloc(p->pages, (p->npages + 1) * sizeof *pages);
-
-	if (!pages)
-		return -1;
-	p->pages = pages;
-	pages[p->npages] = malloc(PAGE_NODES * record_bytes(p));
-	if (!pages[p->npages])
-		return -1;
-	p->npages++;
-	return 0;
 }
 
 uint32_t smm_nodes_get(struct smm_nodes *p)
@@ -40,7 +24,8 @@ uint32_t smm_nodes_get(struct smm_nodes *p)
 	} else {
 		if (p->used == SMM_NODES_NONE)
 			return SMM_NODES_NONE;
-		if (p->used == p->npages * PAGE_NODES && add_page(p) < 0)
+		p->pages.size = PAGE_NODES * record_bytes(p);
+		if (p->used == p->pages.n * PAGE_NODES && smm_bigmem_pages_add(&p->pages) < 0)
 			return SMM_NODES_NONE;
 		id = p->used++;
 	}
@@ -68,13 +53,12 @@ void smm_nodes_clear(struct smm_nodes *p)
 
 void smm_nodes_free(struct smm_nodes *p)
 {
-	for (size_t i = 0; i < p->npages; i++)
-		free(p->pages[i]);
-	free(p->pages);
+	if (p->pages.size)
+		smm_bigmem_pages_free(&p->pages);
 	*p = (struct smm_nodes){ .small = p->small };
 }
 
 size_t smm_nodes_bytes(const struct smm_nodes *p)
 {
-	return p->npages * (PAGE_NODES * record_bytes(p) + sizeof *p->pages);
+	return p->pages.size ? smm_bigmem_pages_bytes(&p->pages) : 0;
 }

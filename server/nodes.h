@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bigmem.h"
+
 /* No record: an empty link. */
 #define SMM_NODES_NONE UINT32_MAX
 
@@ -25,8 +27,7 @@ struct smm_node {
 /* Zero-initialise, and set small to 1 before the first get for a pool of
  * small records; release with smm_nodes_free. */
 struct smm_nodes {
-	char **pages;
-	size_t npages;   /* pages allocated */
+	struct smm_bigmem_pages pages;
 	uint32_t used;   /* ids below this were handed out at least once */
 	uint32_t spare;  /* a list of put-back ids through link[0] */
 	uint32_t live;   /* ids handed out and not put back */
@@ -45,7 +46,7 @@ static inline struct smm_node *smm_nodes_at(const struct smm_nodes *p, uint32_t 
 {
 	size_t bytes = p->small ? SMM_NODES_SMALL : sizeof(struct smm_node);
 
-	return (struct smm_node *)(void *)(p->pages[id >> 8] + (size_t)(id & 255) * bytes);
+	return (struct smm_node *)(void *)(p->pages.page[id >> 8] + (size_t)(id & 255) * bytes);
 }
 
 /* smm_nodes_clear puts back every id, keeping the pages. */
