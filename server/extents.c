@@ -1,26 +1,36 @@
-/* extents.c — free extents in two treaps over one record pool.
+/* extents.c — free extents in treaps over one record pool.
  *
  * Tree A (links 0, 1) orders by address; each node's aux[0] and aux[1]
  * are the largest usable sizes in its left and right subtrees, so a search
  * decides where to go, and a change is propagated upwards, without reading
- * the sibling subtree's root (a cache miss each, at a million extents). Tree S (links 2, 3) orders by (usable size,
- * address) and exists only for best fit. A treap's priorities are a hash of
- * the record id, so records carry no priority field. Recursion depth is
- * the tree height, O(log n) expected. */
+ * the sibling subtree's root (a cache miss each, at a million extents).
+ * For best fit, links 2 and 3 file each extent in one of many small treaps
+ * ordered by (usable size, address): one per size class, the classes of
+ * TLSF (16 steps per power of two), with a bitmap of the non-empty ones.
+ * A search looks in the request's own class and else takes the smallest
+ * extent of the next non-empty class; an update touches one small treap,
+ * not a tree of every extent. A treap's priorities are a hash of the
+ * record id, so records carry no priority field. Recursion depth is the
+ * tree height, O(log n) expected. */
 #include "extents.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "nodes.h"
 
 #define NIL SMM_NODES_NONE
 #define TREE_A 0
 #define TREE_S 2
+#define SL_BITS 4                        /* 16 size classes per power of two */
+#define SL_COUNT (1u << SL_BITS)
+#define CLASSES (64u * SL_COUNT)         /* more than 64-bit sizes need */
 
 struct smm_extents {
 	uint64_t size, align;
-	int by_size;
-	uint32_t root[4]; /* root[TREE_A], root[TREE_S] */
+	uint32_t root;      /* tree A */
+	uint32_t *by_class; /* best fit: CLASSES treap roots, else NULL */
+	uint64_t nonempty[CLASSES / 64]; /* bit c: by_class[c] != NIL */
 	uint64_t count;
 	struct smm_nodes pool;
 };
@@ -162,26 +172,48 @@ static uint32_t cut(struct smm_extents *e, int k, uint32_t t, uint32_t x)
 	return t;
 }
 
-static void add(struct smm_extents *e, uint32_t x)
+/* class_of returns the size class of usable size u: classes order sizes,
+ * and equal sizes share one. */
+static unsigned class_of(uint64_t u)
 {
-	e->root[TREE_A] = insert(e, TREE_A, e->root[TREE_A], x);
-	if (e->by_size)
-		e->root[TREE_S] = insert(e, TREE_S, e->root[TREE_S], x);
-	e->count++;
+	unsigned f;
+
+	if (u < SL_COUNT)
+		return (unsigned)u;
+	f = 63u - (unsigned)__builtin_clzll(u);
+	return (f - SL_BITS + 1) * SL_COUNT + ((unsigned)(u >> (f - SL_BITS)) ^ SL_COUNT);
 }
 
-/* unsort and resort take record x out of tree S before its range changes
- * and put it back after. */
+/* unsort and resort take record x out of its size class's treap before
+ * its range changes and put it back after. */
 static void unsort(struct smm_extents *e, uint32_t x)
 {
-	if (e->by_size)
-		e->root[TREE_S] = cut(e, TREE_S, e->root[TREE_S], x);
+	unsigned c;
+
+	if (!e->by_class)
+		return;
+	c = class_of(usable(e, at(e, x)));
+	e->by_class[c] = cut(e, TREE_S, e->by_class[c], x);
+	if (e->by_class[c] == NIL)
+		e->nonempty[c / 64] &= ~(1ull << (c % 64));
 }
 
 static void resort(struct smm_extents *e, uint32_t x)
 {
-	if (e->by_size)
-		e->root[TREE_S] = insert(e, TREE_S, e->root[TREE_S], x);
+	unsigned c;
+
+	if (!e->by_class)
+		return;
+	c = class_of(usable(e, at(e, x)));
+	e->by_class[c] = insert(e, TREE_S, e->by_class[c], x);
+	e->nonempty[c / 64] |= 1ull << (c % 64);
+}
+
+static void add(struct smm_extents *e, uint32_t x)
+{
+	e->root = insert(e, TREE_A, e->root, x);
+	resort(e, x);
+	e->count++;
 }
 
 struct smm_extents *smm_extents_new(uint64_t size, uint64_t align, int by_size)
@@ -192,7 +224,10 @@ struct smm_extents *smm_extents_new(uint64_t size, uint64_t align, int by_size)
 		return NULL;
 	e->size = size;
 	e->align = align;
-	e->by_size = by_size;
+	if (by_size && !(e->by_class = malloc(CLASSES * sizeof *e->by_class))) {
+		free(e);
+		return NULL;
+	}
 	smm_extents_reset(e);
 	if (e->count == 0) {
 		smm_extents_destroy(e);
@@ -203,8 +238,10 @@ struct smm_extents *smm_extents_new(uint64_t size, uint64_t align, int by_size)
 
 void smm_extents_destroy(struct smm_extents *e)
 {
-	if (e)
+	if (e) {
 		smm_nodes_free(&e->pool);
+		free(e->by_class);
+	}
 	free(e);
 }
 
@@ -213,7 +250,10 @@ void smm_extents_reset(struct smm_extents *e)
 	uint32_t x;
 
 	smm_nodes_clear(&e->pool);
-	e->root[TREE_A] = e->root[TREE_S] = NIL;
+	e->root = NIL;
+	for (unsigned c = 0; e->by_class && c < CLASSES; c++)
+		e->by_class[c] = NIL;
+	memset(e->nonempty, 0, sizeof e->nonempty);
 	e->count = 0;
 	x = smm_nodes_get(&e->pool); /* after a clear this reuses a page */
 	if (x == NIL)
@@ -291,7 +331,7 @@ int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t f
 	/* Only alignment padding can split an extent in two. */
 	if (e->align > 1 && (spare = smm_nodes_get(&e->pool)) == NIL)
 		return -1;
-	if (subtree_max(e, e->root[TREE_A]) < fit || !take_in(e, &e->root[TREE_A], &c)) {
+	if (subtree_max(e, e->root) < fit || !take_in(e, &e->root, &c)) {
 		if (spare != NIL)
 			smm_nodes_put(&e->pool, spare);
 		return -1;
@@ -307,10 +347,23 @@ int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t f
 	return 0;
 }
 
+/* next_class returns the first non-empty class above c, or CLASSES. */
+static unsigned next_class(const struct smm_extents *e, unsigned c)
+{
+	for (unsigned w = (c + 1) / 64, lo = (c + 1) % 64; w < CLASSES / 64; w++, lo = 0) {
+		uint64_t bits = e->nonempty[w] & (~0ull << lo);
+		if (bits)
+			return w * 64 + (unsigned)__builtin_ctzll(bits);
+	}
+	return CLASSES;
+}
+
 int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start, uint64_t *fit)
 {
-	uint32_t t = e->root[TREE_S], best = NIL;
+	unsigned c = class_of(n);
+	uint32_t t = e->by_class[c], best = NIL;
 
+	/* In n's class: the smallest usable size >= n, lowest address first. */
 	while (t != NIL) {
 		const struct smm_node *nd = at(e, t);
 		if (usable(e, nd) >= n) {
@@ -320,6 +373,10 @@ int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start, u
 			t = nd->link[TREE_S + 1];
 		}
 	}
+	/* Else every extent of a higher class fits: the least of the next. */
+	if (best == NIL && (c = next_class(e, c)) < CLASSES)
+		for (best = e->by_class[c]; at(e, best)->link[TREE_S] != NIL;)
+			best = at(e, best)->link[TREE_S];
 	if (best == NIL)
 		return -1;
 	*start = at(e, best)->addr;
@@ -329,7 +386,7 @@ int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start, u
 
 uint64_t smm_extents_largest(const struct smm_extents *e)
 {
-	return subtree_max(e, e->root[TREE_A]);
+	return subtree_max(e, e->root);
 }
 
 /* A give's range, its neighbours on the search path, and the outcome. */
@@ -427,7 +484,7 @@ void smm_extents_give(struct smm_extents *e, uint64_t addr, uint64_t size)
 {
 	struct give g = { addr, size, NIL, NIL, NIL, NIL };
 
-	give_in(e, &e->root[TREE_A], &g);
+	give_in(e, &e->root, &g);
 }
 
 uint64_t smm_extents_count(const struct smm_extents *e)
@@ -437,5 +494,6 @@ uint64_t smm_extents_count(const struct smm_extents *e)
 
 size_t smm_extents_bytes(const struct smm_extents *e)
 {
-	return sizeof *e + smm_nodes_bytes(&e->pool);
+	return sizeof *e + (e->by_class ? CLASSES * sizeof *e->by_class : 0) +
+	       smm_nodes_bytes(&e->pool);
 }
