@@ -31,12 +31,12 @@ static void place(struct smm_nodemap *m, uint64_t slot)
 	m->slots[i] = slot;
 }
 
-int smm_nodemap_reserve(struct smm_nodemap *m, size_t n)
+int smm_nodemap_grow(struct smm_nodemap *m, size_t n)
 {
 	size_t cap = m->slots ? m->mask + 1 : 0, old = cap;
 	uint64_t *slots, *prev = m->slots;
 
-	/* Keep the load at most 3/4 so probe runs stay short. */
+	/* As smm_nodemap_reserve: the load at most 3/4. */
 	while ((m->count + n) * 4 > cap * 3)
 		cap = cap ? cap * 2 : MIN_SLOTS;
 	if (cap == old)
