@@ -12,6 +12,7 @@
  * key of sixteen 0s stands for the right key of the block at addr and
  * sixteen fs for a wrong one; any other key is used as given. */
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,8 @@ static void step_dump(struct model *m, const struct smm_request *req,
 		      const struct smm_reply *rep)
 {
 	uint64_t want;
+	size_t first, overlap = 0;
+	bool truncated;
 
 	if (req->offset > m->cfg.size) {
 		CHECK(rep->err == SMM_ERR_BAD_REQUEST);
@@ -311,29 +314,35 @@ static void step_dump(struct model *m, const struct smm_request *req,
 	want = m->cfg.size - req->offset;
 	if (req->has_length && req->length < want)
 		want = req->length;
-	CHECK(rep->truncated == (want > SMM_PROTO_MAX_DUMP));
-	if (want > SMM_PROTO_MAX_DUMP)
+	truncated = want > SMM_PROTO_MAX_DUMP;
+	if (truncated)
 		want = SMM_PROTO_MAX_DUMP;
+	/* The model's blocks overlapping a non-empty window, in address
+	 * order: the one that starts before offset, if any, then the rest.
+	 * Past SMM_PROTO_MAX_DUMP_BLOCKS the window ends where the first
+	 * unlisted block starts. */
+	first = model_pos(m, req->offset);
+	if (first > 0 && m->v[first - 1].addr + m->v[first - 1].size > req->offset)
+		first--;
+	if (req->blocks && want > 0) {
+		while (first + overlap < m->n && m->v[first + overlap].addr < req->offset + want)
+			overlap++;
+		if (overlap > SMM_PROTO_MAX_DUMP_BLOCKS) {
+			want = m->v[first + SMM_PROTO_MAX_DUMP_BLOCKS].addr - req->offset;
+			overlap = SMM_PROTO_MAX_DUMP_BLOCKS;
+			truncated = true;
+		}
+	}
+	CHECK(rep->truncated == truncated);
 	CHECK(rep->memory_size == m->cfg.size && rep->offset == req->offset);
 	CHECK(rep->length == want && rep->memory);
 	check_bytes(m, req->offset, want, rep->memory);
 	CHECK(rep->has_blocks == req->blocks);
-	if (!req->blocks)
-		return;
-	/* Exactly the model's blocks that overlap the window, by address. */
-	{
-		size_t overlap = 0;
-		for (size_t i = 0; i < m->n; i++)
-			if (m->v[i].addr < req->offset + want &&
-			    m->v[i].addr + m->v[i].size > req->offset)
-				overlap++;
-		CHECK(rep->nblocks == overlap);
-	}
+	CHECK(rep->nblocks == overlap);
 	for (size_t i = 0; i < rep->nblocks; i++) {
-		struct mblock *b = model_find(m, rep->blocks[i].addr);
-		CHECK(b && b->size == rep->blocks[i].size && b->id == rep->blocks[i].id);
-		if (i > 0)
-			CHECK(rep->blocks[i - 1].addr < rep->blocks[i].addr);
+		const struct mblock *b = &m->v[first + i];
+		CHECK(b->addr == rep->blocks[i].addr && b->size == rep->blocks[i].size &&
+		      b->id == rep->blocks[i].id);
 	}
 }
 
