@@ -22,15 +22,24 @@ void *smm_bigmem_alloc(size_t n, int zero)
 	return m;
 }
 
-/* Pages below solo are malloc'd alone; from solo on, slabs of per_slab. */
+/* Pages below solo_of are malloc'd alone; from there on, slabs of
+ * per_slab. A slab is counted whole once it is used, so slabs start only
+ * when the last one's unused tail costs at most a quarter of the pages. */
+#define SOLO_BYTES (4 * SMM_BIGMEM_HUGE)
+
 static size_t per_slab(const struct smm_bigmem_pages *p)
 {
 	return SMM_BIGMEM_HUGE / p->size;
 }
 
+static size_t solo_of(const struct smm_bigmem_pages *p)
+{
+	return SOLO_BYTES / p->size;
+}
+
 int smm_bigmem_pages_add(struct smm_bigmem_pages *p)
 {
-	size_t solo = per_slab(p), k = p->n;
+	size_t solo = solo_of(p), k = p->n;
 	char **page = realloc(p->page, (k + 1) * sizeof *page);
 
 	if (!page)
@@ -50,7 +59,7 @@ int smm_bigmem_pages_add(struct smm_bigmem_pages *p)
 
 void smm_bigmem_pages_free(struct smm_bigmem_pages *p)
 {
-	size_t solo = per_slab(p);
+	size_t solo = solo_of(p);
 
 	for (size_t i = 0; i < p->n && i < solo; i++)
 		free(p->page[i]);
@@ -63,7 +72,7 @@ void smm_bigmem_pages_free(struct smm_bigmem_pages *p)
 
 size_t smm_bigmem_pages_bytes(const struct smm_bigmem_pages *p)
 {
-	size_t solo = per_slab(p), each = per_slab(p);
+	size_t solo = solo_of(p), each = per_slab(p);
 	size_t slabs = p->n > solo ? (p->n - solo + each - 1) / each : 0;
 
 	return (p->n < solo ? p->n : solo) * p->size + slabs * SMM_BIGMEM_HUGE +
