@@ -77,7 +77,8 @@ struct core {
 	struct smm_blocks *blocks;
 	struct smm_keys keys;
 	uint64_t *addr;  /* per slot, NO_ADDR when empty */
-	uint32_t *asked; /* per slot, requested bytes (utilisation runs) */
+	uint32_t *asked; /* per slot, requested bytes; utilisation runs only,
+			    so timed runs pay no bookkeeping glibc's row lacks */
 	uint64_t asked_live;
 };
 
@@ -91,7 +92,10 @@ static void core_close(struct core *c)
 	free(c);
 }
 
-static struct core *core_open(const struct smm_policy_ops *ops, uint64_t arena, size_t slots)
+/* core_open opens a core for slots slots; asked says whether to count the
+ * bytes requested (for utilisation). */
+static struct core *core_open(const struct smm_policy_ops *ops, uint64_t arena, size_t slots,
+			      int asked)
 {
 	struct core *c = calloc(1, sizeof *c);
 
@@ -101,8 +105,8 @@ static struct core *core_open(const struct smm_policy_ops *ops, uint64_t arena, 
 	c->policy = ops->create(arena, 1);
 	c->blocks = smm_blocks_new();
 	c->addr = malloc(slots * sizeof *c->addr);
-	c->asked = calloc(slots, sizeof *c->asked);
-	if (!c->policy || !c->blocks || !c->addr || !c->asked) {
+	c->asked = asked ? calloc(slots, sizeof *c->asked) : NULL;
+	if (!c->policy || !c->blocks || !c->addr || (asked && !c->asked)) {
 		core_close(c);
 		return NULL;
 	}
@@ -122,8 +126,10 @@ static int core_alloc(struct core *c, uint32_t slot, uint32_t size)
 		return -1;
 	}
 	c->addr[slot] = b.addr;
-	c->asked[slot] = size;
-	c->asked_live += size;
+	if (c->asked) {
+		c->asked[slot] = size;
+		c->asked_live += size;
+	}
 	return 0;
 }
 
@@ -138,7 +144,8 @@ static void core_free(struct core *c, uint32_t slot)
 		smm_blocks_remove(c->blocks, c->addr[slot]);
 	}
 	c->addr[slot] = NO_ADDR;
-	c->asked_live -= c->asked[slot];
+	if (c->asked)
+		c->asked_live -= c->asked[slot];
 }
 
 /* core_run performs ops[from..to); returns the number of denials. */
@@ -225,7 +232,7 @@ int smm_run_time(const struct smm_policy_ops *ops, const struct smm_trace *t, ui
 	*out = (struct smm_run_time){ .chunks = chunks };
 	if (!ops)
 		return time_glibc(t, chunks, out);
-	c = core_open(ops, arena, t->nslots);
+	c = core_open(ops, arena, t->nslots, 0);
 	if (!c)
 		return -1;
 	out->failed = core_run(c, t->ops, 0, t->warm);
@@ -244,7 +251,7 @@ int smm_run_time(const struct smm_policy_ops *ops, const struct smm_trace *t, ui
 int smm_run_utilisation(const struct smm_policy_ops *ops, const struct smm_trace *t,
 			uint64_t arena, uint64_t seed, double *util)
 {
-	struct core *c = core_open(ops, arena, t->nslots + 1);
+	struct core *c = core_open(ops, arena, t->nslots + 1, 1);
 	uint64_t rng = seed ? seed : 1;
 	size_t i;
 
