@@ -286,6 +286,12 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 	rc = 0;
 out:
 	cJSON_Delete(obj);
+	if (rc < 0) {
+		/* As the contract says: after an error only the tag is kept. */
+		char *tag = req->tag;
+		memset(req, 0, sizeof *req);
+		req->tag = tag;
+	}
 	return rc;
 }
 

@@ -187,6 +187,12 @@ static void test_unknown_op_keeps_tag(void **state)
 	assert_int_equal(err.err, SMM_ERR_UNKNOWN_OP);
 	assert_string_equal(req.tag, "\"t1\"");
 	smm_request_clear(&req);
+	/* A field error after op and id were read leaves only the tag. */
+	assert_int_equal(parse("{\"op\":\"malloc\",\"id\":5,\"size\":0,\"tag\":2}", &req, &err), -1);
+	assert_int_equal(req.op, 0);
+	assert_int_equal(req.id, 0);
+	assert_string_equal(req.tag, "2");
+	smm_request_clear(&req);
 }
 
 static void test_huge_tag(void **state)
