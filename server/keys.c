@@ -6,8 +6,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-/* Four lanes, one per block: the compiler uses the CPU's vector unit. */
-typedef uint32_t lanes __attribute__((vector_size(16)));
+/* Eight lanes, one per block: the compiler uses the CPU's vector unit,
+ * AVX2 where the CPU has it (chosen at load time) and else two SSE2
+ * halves. */
+typedef uint32_t lanes __attribute__((vector_size(32)));
 
 #define ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
 #define QUARTER(a, b, c, d)                     \
@@ -26,18 +28,21 @@ static void store_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+__attribute__((target_clones("avx2", "default")))
 void smm_keys_chacha20(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
-		       uint8_t out[256])
+		       uint8_t out[SMM_KEYS_BLOCKS * 64])
 {
 	const uint32_t in[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574,
 				  key[0],     key[1],     key[2],     key[3],
 				  key[4],     key[5],     key[6],     key[7],
 				  counter,    nonce[0],   nonce[1],   nonce[2] };
+	const lanes block = { 0, 1, 2, 3, 4, 5, 6, 7 };
 	lanes s[16], x[16];
+	uint32_t w[16][SMM_KEYS_BLOCKS];
 
 	for (int i = 0; i < 16; i++)
-		s[i] = x[i] = (lanes){ in[i], in[i], in[i], in[i] };
-	s[12] = x[12] += (lanes){ 0, 1, 2, 3 };
+		s[i] = x[i] = (lanes){ 0 } + in[i];
+	s[12] = x[12] += block;
 	for (int r = 0; r < 10; r++) {
 		QUARTER(x[0], x[4], x[8], x[12]);
 		QUARTER(x[1], x[5], x[9], x[13]);
@@ -48,11 +53,14 @@ void smm_keys_chacha20(const uint32_t key[8], uint32_t counter, const uint32_t n
 		QUARTER(x[2], x[7], x[8], x[13]);
 		QUARTER(x[3], x[4], x[9], x[14]);
 	}
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 16; i++) {
 		x[i] += s[i];
-	for (int j = 0; j < 4; j++)
+		memcpy(w[i], &x[i], sizeof w[i]);
+	}
+	for (int j = 0; j < SMM_KEYS_BLOCKS; j++)
 		for (int i = 0; i < 16; i++)
-			store_le32(out + 64 * j + 4 * i, x[i][j]);
+			store_le32(out + 64 * j + 4 * i, w[i][j]);
+	explicit_bzero(w, sizeof w);
 }
 
 static int reseed(struct smm_keys *k)
@@ -75,7 +83,7 @@ static int reseed(struct smm_keys *k)
 static void refill(struct smm_keys *k)
 {
 	static const uint32_t nonce[3] = { 0, 0, 0 };
-	uint8_t out[256];
+	uint8_t out[SMM_KEYS_BLOCKS * 64];
 
 	smm_keys_chacha20(k->key, 0, nonce, out);
 	memcpy(k->key, out, sizeof k->key);
