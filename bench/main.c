@@ -155,41 +155,71 @@ static void print_row(const struct options *o, const struct row *r, int first)
 		printf("      - |      - |      - |\n");
 }
 
-/* bench_one measures one trace: glibc first, then the core's floor (keys
- * and block table, no placement), then every policy. */
-static int bench_one(const struct options *o, const struct smm_trace *t, size_t live, int *first)
+/* glibc_reference times glibc on t twice, before and after the rows it
+ * anchors (one run each call, *n chunks kept in ns so far): the reference
+ * is the median of both runs' chunks, so a change in the machine's load
+ * while a trace runs moves it as it moves the rows. */
+static int glibc_reference(const struct options *o, const struct smm_trace *t, double *ns, int *n)
 {
 	struct smm_run_time rt;
-	struct row r = { .policy = "glibc", .trace = smm_trace_name(t->kind), .live = live,
-			 .meta = -1 };
-	double glibc;
-	/* Timing arenas have room to spare; utilisation arenas a quarter. */
-	uint64_t roomy = 4 * t->peak_bytes + (1u << 20), tight = t->warm_bytes + t->warm_bytes / 4;
 
 	if (smm_run_time(NULL, t, 0, o->runs, &rt) < 0)
 		return -1;
-	glibc = r.ns = median(rt.ns, rt.chunks);
-	r.ratio = 1;
-	print_row(o, &r, *first);
-	*first = 0;
-	if (smm_run_time(&smm_run_floor, t, 0, o->runs, &rt) < 0)
-		return -1;
-	r.policy = smm_run_floor.name;
-	r.ns = median(rt.ns, rt.chunks);
-	r.ratio = r.ns / glibc;
-	print_row(o, &r, 0);
-	for (int i = 0; i < o->npolicies; i++) {
-		if (smm_run_time(o->policies[i], t, roomy, o->runs, &rt) < 0 ||
-		    smm_run_utilisation(o->policies[i], t, tight, o->seed + 1, &r.util) < 0)
+	for (int k = 0; k < rt.chunks; k++)
+		ns[(*n)++] = rt.ns[k];
+	return 0;
+}
+
+/* time_row times one row (ops NULL: the floor) into r, ratio unset. */
+static int time_row(const struct options *o, const struct smm_trace *t,
+		    const struct smm_policy_ops *ops, struct row *r)
+{
+	/* Timing arenas have room to spare; utilisation arenas a quarter. */
+	uint64_t roomy = 4 * t->peak_bytes + (1u << 20), tight = t->warm_bytes + t->warm_bytes / 4;
+	struct smm_run_time rt;
+
+	if (!ops) {
+		if (smm_run_time(&smm_run_floor, t, 0, o->runs, &rt) < 0)
 			return -1;
-		r.policy = o->policies[i]->name;
-		r.ns = median(rt.ns, rt.chunks);
-		r.ratio = r.ns / glibc;
-		r.meta = rt.meta_per_block;
-		r.failed = rt.failed;
-		print_row(o, &r, 0);
-		fflush(stdout);
+		r->policy = smm_run_floor.name;
+		r->meta = -1;
+	} else {
+		if (smm_run_time(ops, t, roomy, o->runs, &rt) < 0 ||
+		    smm_run_utilisation(ops, t, tight, o->seed + 1, &r->util) < 0)
+			return -1;
+		r->policy = ops->name;
+		r->meta = rt.meta_per_block;
+		r->failed = rt.failed;
 	}
+	r->ns = median(rt.ns, rt.chunks);
+	return 0;
+}
+
+/* bench_one measures one trace: glibc, the core's floor (keys and block
+ * table, no placement), every policy, glibc again; then prints the rows,
+ * each against the glibc reference. */
+static int bench_one(const struct options *o, const struct smm_trace *t, size_t live, int *first)
+{
+	struct row rows[MAX_ITEMS + 2] = { 0 };
+	double ns[32];
+	int n = 0, nrows = o->npolicies + 2;
+
+	if (glibc_reference(o, t, ns, &n) < 0)
+		return -1;
+	for (int i = 1; i < nrows; i++)
+		if (time_row(o, t, i == 1 ? NULL : o->policies[i - 2], &rows[i]) < 0)
+			return -1;
+	if (glibc_reference(o, t, ns, &n) < 0)
+		return -1;
+	rows[0] = (struct row){ .policy = "glibc", .ns = median(ns, n), .meta = -1 };
+	for (int i = 0; i < nrows; i++) {
+		rows[i].trace = smm_trace_name(t->kind);
+		rows[i].live = live;
+		rows[i].ratio = rows[i].ns / rows[0].ns;
+		print_row(o, &rows[i], *first && i == 0);
+	}
+	*first = 0;
+	fflush(stdout);
 	return 0;
 }
 
