@@ -51,9 +51,12 @@ static uint32_t prio(uint32_t id)
 
 static uint64_t usable(const struct smm_extents *e, const struct smm_node *n)
 {
-	uint64_t start = (n->addr + e->align - 1) & ~(e->align - 1);
-	uint64_t end = n->addr + n->size;
+	uint64_t start, end;
 
+	if (e->align == 1) /* the common case: every byte is usable */
+		return n->size;
+	start = (n->addr + e->align - 1) & ~(e->align - 1);
+	end = n->addr + n->size;
 	return start < n->addr || start >= end ? 0 : end - start;
 }
 

@@ -70,9 +70,12 @@ static struct smm_node *at(const struct smm_policy *p, uint32_t id)
 
 static uint64_t usable(const struct smm_policy *p, const struct smm_node *n)
 {
-	uint64_t start = (n->addr + p->align - 1) & ~(p->align - 1);
-	uint64_t end = n->addr + n->size;
+	uint64_t start, end;
 
+	if (p->align == 1) /* the common case: every byte is usable */
+		return n->size;
+	start = (n->addr + p->align - 1) & ~(p->align - 1);
+	end = n->addr + n->size;
 	return start < n->addr || start >= end ? 0 : end - start;
 }
 
