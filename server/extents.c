@@ -75,11 +75,10 @@ static uint64_t subtree_max(const struct smm_extents *e, uint32_t t)
 }
 
 /* pull recomputes t's subtree maxima after its children changed; pull_side
- * after only the child on one side (0 left, 1 right) did. */
-static void pull_side(const struct smm_extents *e, uint32_t t, int side)
+ * recomputes record n's after only the child on one side (0 left, 1
+ * right) did. */
+static void pull_side(const struct smm_extents *e, struct smm_node *n, int side)
 {
-	struct smm_node *n = at(e, t);
-
 	n->aux[side] = subtree_max(e, n->link[side]);
 }
 
@@ -87,8 +86,8 @@ static void pull(const struct smm_extents *e, int k, uint32_t t)
 {
 	if (k != TREE_A)
 		return;
-	pull_side(e, t, 0);
-	pull_side(e, t, 1);
+	pull_side(e, at(e, t), 0);
+	pull_side(e, at(e, t), 1);
 }
 
 /* less orders records in tree k. */
@@ -310,7 +309,7 @@ static int take_in(struct smm_extents *e, uint32_t *t, struct take *c)
 
 	if (n->addr >= c->from) {
 		if (n->aux[0] >= c->fit && take_in(e, &n->link[0], c)) {
-			pull_side(e, x, 0);
+			pull_side(e, n, 0);
 			return 1;
 		}
 		if (usable(e, n) >= c->fit) {
@@ -319,7 +318,7 @@ static int take_in(struct smm_extents *e, uint32_t *t, struct take *c)
 		}
 	}
 	if (n->aux[1] >= c->fit && take_in(e, &n->link[1], c)) {
-		pull_side(e, x, 1);
+		pull_side(e, n, 1);
 		return 1;
 	}
 	return 0;
@@ -448,7 +447,7 @@ static int rise(struct smm_extents *e, uint32_t *t, uint32_t x, uint32_t y, int 
 	n->link[side] = m->link[!side];
 	m->link[!side] = x;
 	pull(e, TREE_A, x);
-	pull_side(e, y, !side);
+	pull_side(e, m, !side);
 	*t = y;
 	return 1;
 }
@@ -480,7 +479,7 @@ static void give_in(struct smm_extents *e, uint32_t *t, struct give *g)
 		return;
 	}
 	if (g->placed == NIL || !rise(e, t, x, g->placed, side))
-		pull_side(e, x, side);
+		pull_side(e, n, side);
 }
 
 void smm_extents_give(struct smm_extents *e, uint64_t addr, uint64_t size)
