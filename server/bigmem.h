@@ -19,9 +19,8 @@ void *smm_bigmem_alloc(size_t n, int zero);
 /* A list of equal pages that grows a page at a time, pages never moving:
  * the first 8 MiB of pages are malloc'd one by one (a small table stays
  * small, and a slab's unused tail is small beside the rest), the rest
- * carved from huge-page slabs. Zero-
- * initialise and set size (bytes per page, at most SMM_BIGMEM_HUGE)
- * before the first add. */
+ * carved from huge-page slabs. Zero-initialise and set size (bytes per
+ * page, at most SMM_BIGMEM_HUGE) before the first add. One owner thread. */
 struct smm_bigmem_pages {
 	char **page; /* page[0..n) */
 	size_t n;
