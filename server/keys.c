@@ -7,7 +7,7 @@
 #include <sys/random.h>
 
 /* Eight lanes, one per block: the compiler uses the CPU's vector unit,
- * AVX2 where the CPU has it (chosen at load time) and else two SSE2
+ * AVX2 where the CPU has it (checked on each call) and else two SSE2
  * halves. */
 typedef uint32_t lanes __attribute__((vector_size(32)));
 
@@ -28,9 +28,10 @@ static void store_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-__attribute__((target_clones("avx2", "default")))
-void smm_keys_chacha20(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
-		       uint8_t out[SMM_KEYS_BLOCKS * 64])
+/* chacha_body is smm_keys_chacha20, inlined into one copy per
+ * instruction set. */
+static inline __attribute__((always_inline)) void
+chacha_body(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3], uint8_t *out)
 {
 	const uint32_t in[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574,
 				  key[0],     key[1],     key[2],     key[3],
@@ -61,6 +62,32 @@ void smm_keys_chacha20(const uint32_t key[8], uint32_t counter, const uint32_t n
 		for (int i = 0; i < 16; i++)
 			store_le32(out + 64 * j + 4 * i, w[i][j]);
 	explicit_bzero(w, sizeof w);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void
+chacha_avx2(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3], uint8_t *out)
+{
+	chacha_body(key, counter, nonce, out);
+}
+#endif
+
+static void chacha_plain(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
+			 uint8_t *out)
+{
+	chacha_body(key, counter, nonce, out);
+}
+
+void smm_keys_chacha20(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
+		       uint8_t out[SMM_KEYS_BLOCKS * 64])
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (__builtin_cpu_supports("avx2")) {
+		chacha_avx2(key, counter, nonce, out);
+		return;
+	}
+#endif
+	chacha_plain(key, counter, nonce, out);
 }
 
 static int reseed(struct smm_keys *k)
