@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from harness import SANITIZED, TIMEOUT, ServerTest
+from harness import SANITIZED, TIMEOUT, Conn, ServerTest
 from test_faults import abort, check_accounting, line, poll, raw_socket, send_some
 
 SOAK_SECONDS = float(os.environ.get("SMM_SOAK_SECONDS", 10 if SANITIZED else 30))
@@ -43,36 +43,12 @@ def vm_rss(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
-class Peer:
-    """One line-speaking socket with deadlines, for the client threads."""
+class Peer(Conn):
+    """harness.Conn with Nagle off, for the client threads."""
 
     def __init__(self, port):
-        self.sock = raw_socket(port)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def line(self):
-        deadline = time.monotonic() + TIMEOUT
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no reply within %.0fs" % TIMEOUT)
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise AssertionError("server closed the connection")
-            self.buf += chunk
-        out, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(out)
-
-    def call(self, obj):
-        self.send(line(obj))
-        return self.line()
-
-    def close(self):
-        self.sock.close()
+        super().__init__(port)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class Soak(ServerTest):
@@ -110,7 +86,7 @@ class Soak(ServerTest):
                 peer.send(b"".join(line({"op": "ping", "tag": tag * 100 + i})
                                    for i in range(20)))
                 for i in range(20):
-                    rep = peer.line()
+                    rep = peer.reply()
                     self.expect(rep == {"ok": True, "tag": tag * 100 + i}, rep)
             elif r < 0.45 and len(owned) < 16 or not owned:
                 size = rng.randint(1, 2048)
@@ -166,7 +142,7 @@ class Soak(ServerTest):
                             for _ in range(rng.randint(1, 200)))
             peer.send(bad + b"\n" + line({"op": "ping", "tag": tag}))
             while True:
-                rep = peer.line()
+                rep = peer.reply()
                 if rep.get("tag") == tag:
                     self.expect(rep["ok"], rep)
                     break
