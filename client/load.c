@@ -119,6 +119,13 @@ static int on_reply(struct lthread *t, struct lconn *lc, size_t i, const struct 
 	struct slot *s = &lc->slots[i];
 	struct smm_request req = { .op = SMM_OP_FREE, .addr = rep->addr, .key = rep->key };
 
+	if (rep->err == SMM_ERR_BUSY) {
+		/* The server turned the connection away (--max-conns) and closes
+		 * it: say so as ping does, rather than the reset that follows. */
+		fail(t, "%s: %s", smm_err_name(rep->err), rep->message);
+		t->st = SMM_CLIENT_EREPLY;
+		return -1;
+	}
 	smm_hist_record(&t->hist, (now - s->sent_ns) / 1000);
 	atomic_fetch_add_explicit(&t->requests, 1, memory_order_relaxed);
 	if (rep->err != SMM_ERR_NONE) {
@@ -335,7 +342,8 @@ enum smm_client_status smm_load_run(const struct smm_cli *cli, FILE *progress,
 		for (int e = 0; e < SMM_ERR_COUNT; e++)
 			res->by_code[e] += ts[k].by_code[e];
 		smm_hist_merge(&res->latency_us, &ts[k].hist);
-		if (st == SMM_CLIENT_OK && ts[k].st != SMM_CLIENT_OK) {
+		/* A reply that says why (busy) beats the lost connection it causes. */
+		if (ts[k].st != SMM_CLIENT_OK && (st == SMM_CLIENT_OK || ts[k].st == SMM_CLIENT_EREPLY)) {
 			st = ts[k].st;
 			snprintf(err, errlen, "%s", ts[k].err);
 		}

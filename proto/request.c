@@ -184,14 +184,32 @@ static int get_dump(const cJSON *obj, struct smm_request *req, struct smm_reply 
 	return 0;
 }
 
+/* Every op a request may name, in PROTOCOL.md's order. */
+static const struct { const char *name; enum smm_op op; } ops[] = {
+	{ "ping", SMM_OP_PING }, { "malloc", SMM_OP_MALLOC },
+	{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
+	{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
+	{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
+};
+
+/* Longest op name echoed back in an unknown_op message; longer ones are cut. */
+#define ECHO_OP_MAX 24
+
+/* unknown_op names what came and lists what would have worked, so a typo
+ * is fixed from the reply alone. */
+static int unknown_op(const char *name, struct smm_reply *err)
+{
+	char msg[SMM_PROTO_MAX_MESSAGE];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "unknown op \"%.*s\"; valid ops:",
+				    ECHO_OP_MAX, name);
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0] && n < sizeof msg; i++)
+		n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s", i ? "," : "", ops[i].name);
+	return smm_reply_fail(err, SMM_ERR_UNKNOWN_OP, msg);
+}
+
 static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
 {
-	static const struct { const char *name; enum smm_op op; } ops[] = {
-		{ "ping", SMM_OP_PING }, { "malloc", SMM_OP_MALLOC },
-		{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
-		{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
-		{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
-	};
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "op");
 
 	if (!v)
@@ -204,7 +222,7 @@ static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
 			return 0;
 		}
 	}
-	return smm_reply_fail(err, SMM_ERR_UNKNOWN_OP, "unknown op");
+	return unknown_op(v->valuestring, err);
 }
 
 static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_reply *err)

@@ -67,7 +67,7 @@ class Cli(unittest.TestCase):
         try:
             p = run("--port", str(first.port))
             self.assertEqual(p.returncode, 1)
-            self.assertIn("bind: Address already in use", p.stderr)
+            self.assertIn("bind 127.0.0.1:%d: Address already in use" % first.port, p.stderr)
         finally:
             self.assertEqual(first.stop()[0], 0)
 
