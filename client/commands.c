@@ -83,7 +83,8 @@ enum smm_client_status smm_commands_run(const struct smm_cli *cli, FILE *out, bo
 	if (build(cli, &req, err, errlen) < 0)
 		goto out;
 	color = color && cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json;
-	req.blocks = req.blocks || color; /* colour needs each byte's owner */
+	/* The text map needs each byte's owner: colour, and unfilled bytes. */
+	req.blocks = req.blocks || (cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json);
 	if (smm_client_connect(cli->host, cli->port, cli->timeout_ms, &c, err, errlen) < 0)
 		goto out;
 	st = smm_client_call(c, &req, &rep);

@@ -96,7 +96,7 @@ static enum smm_client_status show(const struct smm_cli *cli, struct smm_client 
 				   size_t errlen)
 {
 	struct smm_reply rep = { 0 };
-	enum smm_client_status st = smm_client_dump(c, 0, SMM_CLIENT_TO_END, color, &rep);
+	enum smm_client_status st = smm_client_dump(c, 0, SMM_CLIENT_TO_END, true, &rep);
 
 	if (st != SMM_CLIENT_OK) {
 		smm_client_describe(st, &rep, err, errlen);

@@ -239,6 +239,39 @@ static void test_render_memory(void **state)
 	free(text);
 }
 
+/* A block allocated but never filled still holds the filler: shown as
+ * ':' with a legend, in reverse video on a terminal; free bytes stay '.'. */
+static void test_render_unfilled(void **state)
+{
+	struct smm_block_info b[] = { { 0, 2, 1 }, { 2, 3, 2 } };
+	struct smm_reply rep = { .memory_size = 8, .offset = 0, .length = 8, .has_blocks = true,
+				 .blocks = b, .nblocks = 2 };
+	char mem[] = "11.__...", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	rep.memory = mem;
+	f = open_memstream(&text, &len);
+	smm_render_memory(f, &rep, false);
+	fclose(f);
+	assert_string_equal(text, "0  11:__...\n(: allocated, not yet filled; . free)\n");
+	free(text);
+	f = open_memstream(&text, &len);
+	smm_render_memory(f, &rep, true);
+	fclose(f);
+	assert_non_null(strstr(text, "\033[32m11\033[0m\033[33m\033[7m:\033[0m\033[33m__\033[0m..."));
+	free(text);
+	/* A server whose filler is ':' gets '_' for unfilled bytes. */
+	memcpy(mem, "1:::::::", 8);
+	b[1].size = 1;
+	f = open_memstream(&text, &len);
+	smm_render_memory(f, &rep, false);
+	fclose(f);
+	assert_string_equal(text, "0  1__:::::\n(_ allocated, not yet filled; : free)\n");
+	free(text);
+}
+
 static void test_demo_sizes(void **state)
 {
 	(void)state;
@@ -263,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup(test_usage_lists_only_own_flags, clean_env),
 		cmocka_unit_test_setup(test_admin_token, clean_env),
 		cmocka_unit_test_setup(test_render_memory, clean_env),
+		cmocka_unit_test_setup(test_render_unfilled, clean_env),
 		cmocka_unit_test_setup(test_demo_sizes, clean_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
