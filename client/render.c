@@ -101,6 +101,13 @@ void smm_render_memory(FILE *out, const struct smm_reply *rep, bool color)
 			(unsigned long long)(rep->memory_size - rep->offset));
 }
 
+void smm_render_trace_cb(void *arg, char dir, const char *line, size_t len)
+{
+	const struct smm_render_trace *t = arg;
+
+	fprintf(t->out, "[%s] %c %.*s\n", t->who, dir, (int)len, line);
+}
+
 void smm_render_blocks(FILE *out, const struct smm_reply *rep)
 {
 	fprintf(out, "%10s %10s %10s  %s\n", "addr", "size", "id", "char");

@@ -31,6 +31,17 @@ void smm_render_memory(FILE *out, const struct smm_reply *rep, bool color);
  * id's character. */
 void smm_render_blocks(FILE *out, const struct smm_reply *rep);
 
+/* Where smm_render_trace_cb writes, and the thread it names. */
+struct smm_render_trace {
+	FILE *out;
+	char who[32]; /* "main", "thread 3" */
+};
+
+/* smm_render_trace_cb is a libsmmclient trace callback (arg: a struct
+ * smm_render_trace): it writes "[WHO] > LINE" for a request and
+ * "[WHO] < LINE" for a reply, one whole line per call. */
+void smm_render_trace_cb(void *arg, char dir, const char *line, size_t len);
+
 /* smm_render_stats writes a stats reply as "name: value" lines. */
 void smm_render_stats(FILE *out, const struct smm_stats *st);
 

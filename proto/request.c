@@ -208,7 +208,7 @@ static int unknown_op(const char *name, struct smm_reply *err)
 	return smm_reply_fail(err, SMM_ERR_UNKNOWN_OP, msg);
 }
 
-static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
+static int get_op(const cJSON *obj, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "op");
 
@@ -219,6 +219,7 @@ static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		if (strcmp(v->valuestring, ops[i].name) == 0) {
 			*op = ops[i].op;
+			*my_malloc = strcmp(v->valuestring, "my_malloc") == 0;
 			return 0;
 		}
 	}
@@ -299,7 +300,7 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		goto out;
 	}
 	if (get_tag(obj, req, err) < 0 || check_duplicates(obj, err) < 0 ||
-	    get_op(obj, &req->op, err) < 0 || get_fields(obj, req, err) < 0)
+	    get_op(obj, &req->op, &req->my_malloc, err) < 0 || get_fields(obj, req, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -317,7 +318,8 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 {
 	char key[SMM_PROTO_KEY_HEX + 1];
 
-	smm_buf_addf(out, "{\"op\":\"%s\"", smm_op_name(req->op));
+	smm_buf_addf(out, "{\"op\":\"%s\"",
+		     req->op == SMM_OP_MALLOC && req->my_malloc ? "my_malloc" : smm_op_name(req->op));
 	switch (req->op) {
 	case SMM_OP_MALLOC:
 		smm_buf_addf(out, ",\"id\":%lld,\"size\":%llu", (long long)req->id,
