@@ -210,8 +210,8 @@ void smm_config_usage(FILE *out)
 	}
 	fprintf(out, "  %-28s %s\n  %-28s %s\n\nPolicies: %s.\n"
 		"The admin token may also come from $SMM_ADMIN_TOKEN. A flag wins over its\n"
-		"environment variable. SIGINT/SIGTERM: stop accepting, answer what is queued,\n"
-		"exit 0.\n",
-		"--help", "show this help and exit", "--version", "show the version and exit",
+		"environment variable, which is then not read.\n"
+		"SIGINT/SIGTERM: stop accepting, answer what is queued, exit 0.\n",
+		"-h, --help", "show this help and exit", "-V, --version", "show the version and exit",
 		smm_policy_names());
 }

@@ -27,6 +27,13 @@ class Cli(unittest.TestCase):
         p = run("--version")
         self.assertEqual(p.returncode, 0)
         self.assertRegex(p.stdout, r"^smm-server \d+\.\d+\.\d+ \(protocol 1\)\n$")
+        self.assertEqual(run("-V").stdout, p.stdout)
+
+    def test_short_help_listed(self):
+        p = run("-h")
+        self.assertEqual((p.returncode, p.stdout), (0, run("--help").stdout))
+        self.assertIn("  -h, --help ", p.stdout)
+        self.assertIn("  -V, --version ", p.stdout)
 
     def test_bad_flags_exit_2(self):
         cases = [
