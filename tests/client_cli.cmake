@@ -7,3 +7,4 @@ smm_e2e_test(e2e_client_cli test_client_cli.py)
 smm_e2e_test(e2e_completion test_completion.py)
 set_property(TEST e2e_completion APPEND PROPERTY ENVIRONMENT
              "SMM_BUILD_DIR=${CMAKE_BINARY_DIR}" "SMM_CMAKE=${CMAKE_COMMAND}")
+smm_e2e_test(e2e_docs test_docs.py)
