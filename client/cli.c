@@ -329,6 +329,17 @@ static int finish(struct smm_cli *cli, const bool *seen, char *err, size_t errle
 	return 0;
 }
 
+/* short_row returns the row of the flag whose short name is c (getopt
+ * hands those back as the letter; long ones as their row). */
+static size_t short_row(int c)
+{
+	size_t i = 0;
+
+	while (i + 1 < NFLAGS && flags[i].short_name != c)
+		i++;
+	return i;
+}
+
 /* read_flags runs getopt_long over argv, marking each flag seen and
  * applying it with the meaning the command (guessed early) gives it. */
 static int read_flags(struct smm_cli *cli, int argc, char **argv, bool *seen, char *err,
@@ -358,9 +369,8 @@ static int read_flags(struct smm_cli *cli, int argc, char **argv, bool *seen, ch
 				 c == '?' ? "unknown" : "missing value for", argv[optind - 1]);
 			return -1;
 		}
-		for (size_t i = 0; i < NFLAGS && c > (int)NFLAGS; i++)
-			if (flags[i].short_name == c)
-				c = (int)i;
+		if (c >= (int)NFLAGS)
+			c = (int)short_row(c);
 		seen[c] = true;
 		row = row_for((size_t)c, cli->cmd);
 		snprintf(where, sizeof where, "--%s", flags[c].name);
@@ -401,7 +411,7 @@ int smm_cli_parse(struct smm_cli *cli, int argc, char **argv, char *err, size_t 
 {
 	bool seen[NFLAGS] = { false };
 
-	_Static_assert(NFLAGS < 'A', "getopt's short options must not collide with row indexes");
+	_Static_assert(NFLAGS < ':', "getopt's ':', '?' and letters must not collide with rows");
 	set_defaults(cli);
 	/* Known early, so that an error can point at the command's --help. */
 	for (int i = 1; i < argc && cli->cmd == SMM_CLI_NONE; i++)
