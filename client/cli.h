@@ -38,10 +38,19 @@ enum smm_cli_cmd {
 	SMM_CLI_NCMDS
 };
 
+/* --color: when the map is drawn in colour. */
+enum smm_cli_color {
+	SMM_CLI_COLOR_AUTO,   /* when stdout is a terminal and $NO_COLOR is unset or empty */
+	SMM_CLI_COLOR_ALWAYS, /* for watch(1), less -R */
+	SMM_CLI_COLOR_NEVER,
+};
+
 /* Everything the command line (and SMM_HOST, SMM_PORT) said. */
 struct smm_cli {
 	enum smm_cli_cmd cmd;
 	bool help, version, json;
+	bool verbose;             /* one-shot commands, demo: show the wire traffic */
+	enum smm_cli_color color; /* dump, demo */
 	char host[256];
 	int port;
 	int timeout_ms;
@@ -65,7 +74,9 @@ struct smm_cli {
 };
 
 /* smm_cli_parse reads argv (argv[0] is the program) into *cli after
- * filling in the defaults and SMM_HOST/SMM_PORT. Returns 0, or -1 with one
+ * filling in the defaults; SMM_HOST and SMM_PORT are read only for what no
+ * --host or --port gave. "help [COMMAND]", -h and --help ask for help;
+ * -V and --version for the version. Returns 0, or -1 with one
  * line in err for an unknown command or flag, a flag the command does not
  * take, a bad value or a missing required flag; cli->cmd then names the
  * command the words seem to ask for, for pointing at its --help.

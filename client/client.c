@@ -40,6 +40,8 @@ struct smm_client {
 	char policy[SMM_DECODE_POLICY_MAX];
 	char error[SMM_PROTO_MAX_MESSAGE]; /* why the connection broke; "" if it did not */
 	char peer[64];                     /* "host:port", to say who failed */
+	smm_client_trace_cb trace;         /* NULL: no tracing */
+	void *trace_arg;
 };
 
 /* fail marks c broken with a formatted reason and returns -1. */
@@ -89,6 +91,12 @@ void smm_client_close(struct smm_client *c)
 	smm_buf_free(&c->line);
 	free(c->owed);
 	free(c);
+}
+
+void smm_client_trace(struct smm_client *c, smm_client_trace_cb cb, void *arg)
+{
+	c->trace = cb;
+	c->trace_arg = arg;
 }
 
 int smm_client_fd(const struct smm_client *c)
@@ -142,6 +150,25 @@ static int owe(struct smm_client *c, enum smm_op op, uint64_t cookie)
 	return 0;
 }
 
+/* trace_request shows the request line just queued at out.data[at..],
+ * but never an admin token: a trace goes to terminals and logs. */
+static void trace_request(struct smm_client *c, const struct smm_request *req, size_t at)
+{
+	struct smm_request hidden;
+	struct smm_buf line = { 0 };
+
+	if (req->op != SMM_OP_RESET) {
+		c->trace(c->trace_arg, '>', c->out.data + at, c->out.len - at - 1);
+		return;
+	}
+	hidden = *req;
+	hidden.token_len = (size_t)snprintf(hidden.token, sizeof hidden.token, "(hidden)");
+	smm_request_format(&hidden, &line);
+	if (!line.oom)
+		c->trace(c->trace_arg, '>', line.data, line.len - 1);
+	smm_buf_free(&line);
+}
+
 int smm_client_send(struct smm_client *c, const struct smm_request *req, uint64_t cookie)
 {
 	size_t before = c->out.len;
@@ -154,6 +181,8 @@ int smm_client_send(struct smm_client *c, const struct smm_request *req, uint64_
 		c->out.oom = 0;
 		return -1;
 	}
+	if (c->trace)
+		trace_request(c, req, before);
 	return 0;
 }
 
@@ -245,6 +274,8 @@ int smm_client_next(struct smm_client *c, struct smm_reply *rep, uint64_t *cooki
 	smm_buf_addc(&c->line, '\0');
 	if (c->line.oom)
 		return fail(c, "out of memory reading a reply");
+	if (c->trace)
+		c->trace(c->trace_arg, '<', c->line.data, len);
 	if (!c->owed_len)
 		return fail(c, "unexpected line from the server: %.80s", c->line.data);
 	o = c->owed[c->owed_head];

@@ -49,6 +49,16 @@ struct smm_client;
 int smm_client_connect(const char *host, int port, int timeout_ms, struct smm_client **out,
 		       char *err, size_t errlen);
 
+/* A trace callback sees every line on the connection, without its
+ * newline: dir is '>' for a request (when it is queued; a reset's admin
+ * token shows as "(hidden)"), '<' for a reply (when it is read). It runs
+ * on the thread using the connection. */
+typedef void (*smm_client_trace_cb)(void *arg, char dir, const char *line, size_t len);
+
+/* smm_client_trace makes cb(arg, ...) see c's lines from now on (cb NULL:
+ * none). arg is the caller's and must outlive the tracing. */
+void smm_client_trace(struct smm_client *c, smm_client_trace_cb cb, void *arg);
+
 /* smm_client_close closes the socket and frees c. NULL is allowed.
  * Replies still owed are dropped. */
 void smm_client_close(struct smm_client *c);

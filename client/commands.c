@@ -72,9 +72,10 @@ static void show(const struct smm_cli *cli, const struct smm_reply *rep, bool co
 	}
 }
 
-enum smm_client_status smm_commands_run(const struct smm_cli *cli, FILE *out, bool color,
-					char *err, size_t errlen)
+enum smm_client_status smm_commands_run(const struct smm_cli *cli, FILE *out, FILE *trace,
+					bool color, char *err, size_t errlen)
 {
+	struct smm_render_trace tr = { .out = trace, .who = "main" };
 	struct smm_client *c = NULL;
 	struct smm_request req;
 	struct smm_reply rep = { 0 };
@@ -83,9 +84,12 @@ enum smm_client_status smm_commands_run(const struct smm_cli *cli, FILE *out, bo
 	if (build(cli, &req, err, errlen) < 0)
 		goto out;
 	color = color && cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json;
-	req.blocks = req.blocks || color; /* colour needs each byte's owner */
+	/* The text map needs each byte's owner: colour, and unfilled bytes. */
+	req.blocks = req.blocks || (cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json);
 	if (smm_client_connect(cli->host, cli->port, cli->timeout_ms, &c, err, errlen) < 0)
 		goto out;
+	if (trace)
+		smm_client_trace(c, smm_render_trace_cb, &tr);
 	st = smm_client_call(c, &req, &rep);
 	if (st != SMM_CLIENT_OK)
 		smm_client_describe(st, &rep, err, errlen);

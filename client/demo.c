@@ -14,6 +14,7 @@
 struct worker {
 	const struct smm_cli *cli;
 	FILE *out;
+	struct smm_render_trace trace; /* trace.out NULL: no tracing */
 	int id;
 	uint64_t size;
 	pthread_t thread;
@@ -48,7 +49,11 @@ static void *worker_main(void *arg)
 		w->st = SMM_CLIENT_ENET;
 		goto out;
 	}
-	st = smm_client_malloc(c, w->id, w->size, &rep);
+	if (w->trace.out)
+		smm_client_trace(c, smm_render_trace_cb, &w->trace);
+	/* The seed's threads call my_malloc: its name goes on the wire. */
+	st = smm_client_call(c, &(struct smm_request){ .op = SMM_OP_MALLOC, .my_malloc = true,
+						       .id = w->id, .size = w->size }, &rep);
 	if (st == SMM_CLIENT_EREPLY && rep.err == SMM_ERR_NO_MEMORY) {
 		fprintf(w->out, "Thread %d: Not enough memory\n", w->id);
 		goto out;
@@ -96,7 +101,7 @@ static enum smm_client_status show(const struct smm_cli *cli, struct smm_client 
 				   size_t errlen)
 {
 	struct smm_reply rep = { 0 };
-	enum smm_client_status st = smm_client_dump(c, 0, SMM_CLIENT_TO_END, color, &rep);
+	enum smm_client_status st = smm_client_dump(c, 0, SMM_CLIENT_TO_END, true, &rep);
 
 	if (st != SMM_CLIENT_OK) {
 		smm_client_describe(st, &rep, err, errlen);
@@ -114,9 +119,10 @@ out:
 	return st;
 }
 
-enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, bool color,
-				    char *err, size_t errlen)
+enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, FILE *trace,
+				    bool color, char *err, size_t errlen)
 {
+	struct smm_render_trace tr = { .out = trace, .who = "main" };
 	struct smm_client *c = NULL;
 	struct worker *ws = NULL;
 	enum smm_client_status st = SMM_CLIENT_ENET;
@@ -126,6 +132,8 @@ enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, bool c
 
 	if (smm_client_connect(cli->host, cli->port, cli->timeout_ms, &c, err, errlen) < 0)
 		goto out;
+	if (trace)
+		smm_client_trace(c, smm_render_trace_cb, &tr);
 	st = prepare(cli, c, &memory, err, errlen);
 	if (st != SMM_CLIENT_OK)
 		goto out;
@@ -139,8 +147,9 @@ enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, bool c
 		cli->threads, (unsigned long long)seed);
 	fflush(out);
 	for (i = 0; i < cli->threads; i++) {
-		ws[i] = (struct worker){ .cli = cli, .out = out, .id = i,
+		ws[i] = (struct worker){ .cli = cli, .out = out, .trace.out = trace, .id = i,
 					 .size = smm_demo_size(seed, i, memory) };
+		snprintf(ws[i].trace.who, sizeof ws[i].trace.who, "thread %d", i);
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
 			snprintf(err, errlen, "cannot start thread %d", i);
 			st = SMM_CLIENT_ENET;

@@ -18,7 +18,8 @@ uint64_t smm_demo_size(uint64_t seed, int id, uint64_t memory);
 
 /* smm_demo_run resets the arena first when cli->reset (reading the admin
  * token), reads its size with stats, and runs cli->threads workers (ids
- * 0..threads-1), each on its own connection: malloc of a random size,
+ * 0..threads-1), each on its own connection: my_malloc (the seed's name
+ * for malloc) of a random size,
  * then fill with its id character when granted, or the line
  * "Thread <id>: Not enough memory" on out when denied. Then it writes the
  * memory (coloured by owner when color) and each thread's thread_message.
@@ -26,8 +27,11 @@ uint64_t smm_demo_size(uint64_t seed, int id, uint64_t memory);
  * SMM_CLIENT_EREPLY ("CODE: message" in err) when the server refused
  * something else; SMM_CLIENT_ENET (one line in err) when it could not be
  * reached, or the admin token not read. Main thread only; it starts and
- * joins its own threads, which write only to out (stdio locks each line). */
-enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, bool color,
-				    char *err, size_t errlen);
+ * joins its own threads, which write only to out and trace (stdio locks
+ * each line). With trace non-NULL every request and reply line goes there
+ * as it happens, "[thread 3] > LINE" / "[thread 3] < LINE" ("[main]" for
+ * the demo's own connection). */
+enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, FILE *trace,
+				    bool color, char *err, size_t errlen);
 
 #endif

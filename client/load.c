@@ -11,7 +11,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Quantiles the summary reports, and their names. */
 static const struct {
@@ -52,10 +54,9 @@ struct lthread {
 
 struct run {
 	uint64_t start_ns, stop_ns; /* stop_ns: no new unit after it; 0 none */
-	atomic_bool failed;         /* a thread failed: the others start nothing new */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int finished; /* threads done, under lock */
+	atomic_bool stop;           /* a thread failed or the run was interrupted:
+				     * no thread starts a new unit */
+	int done_fd;                /* eventfd: each thread adds 1 when it ends */
 };
 
 static uint64_t now_ns(void)
@@ -81,7 +82,7 @@ static int fail(struct lthread *t, const char *fmt, ...)
 {
 	va_list ap;
 
-	atomic_store(&t->run->failed, true);
+	atomic_store(&t->run->stop, true);
 	t->st = SMM_CLIENT_ENET;
 	va_start(ap, fmt);
 	vsnprintf(t->err, sizeof t->err, fmt, ap);
@@ -98,7 +99,7 @@ static int start_unit(struct lthread *t, struct lconn *lc, size_t i, uint64_t no
 
 	lc->slots[i].state = SLOT_IDLE;
 	if (lc->units_left == 0 || (t->run->stop_ns && now >= t->run->stop_ns) ||
-	    atomic_load_explicit(&t->run->failed, memory_order_relaxed))
+	    atomic_load_explicit(&t->run->stop, memory_order_relaxed))
 		return 0;
 	if (lc->units_left != UINT64_MAX)
 		lc->units_left--;
@@ -119,6 +120,13 @@ static int on_reply(struct lthread *t, struct lconn *lc, size_t i, const struct 
 	struct slot *s = &lc->slots[i];
 	struct smm_request req = { .op = SMM_OP_FREE, .addr = rep->addr, .key = rep->key };
 
+	if (rep->err == SMM_ERR_BUSY) {
+		/* The server turned the connection away (--max-conns) and closes
+		 * it: say so as ping does, rather than the reset that follows. */
+		fail(t, "%s: %s", smm_err_name(rep->err), rep->message);
+		t->st = SMM_CLIENT_EREPLY;
+		return -1;
+	}
 	smm_hist_record(&t->hist, (now - s->sent_ns) / 1000);
 	atomic_fetch_add_explicit(&t->requests, 1, memory_order_relaxed);
 	if (rep->err != SMM_ERR_NONE) {
@@ -166,7 +174,7 @@ static int open_conns(struct lthread *t)
 			return fail(t, "out of memory");
 		if (smm_client_connect(cli->host, cli->port, cli->timeout_ms, &lc->c, t->err,
 				       sizeof t->err) < 0) {
-			atomic_store(&t->run->failed, true);
+			atomic_store(&t->run->stop, true);
 			t->st = SMM_CLIENT_ENET;
 			return -1;
 		}
@@ -230,10 +238,9 @@ static void *thread_main(void *arg)
 	else if (open_conns(t) == 0)
 		loop(t, pfds);
 	free(pfds);
-	pthread_mutex_lock(&t->run->lock);
-	t->run->finished++;
-	pthread_cond_signal(&t->run->cond);
-	pthread_mutex_unlock(&t->run->lock);
+	/* An eventfd add cannot fail short of a bad descriptor; the main
+	 * thread's poll then also ends by the threads' own timeouts. */
+	(void)!write(t->run->done_fd, &(uint64_t){ 1 }, sizeof(uint64_t));
 	return NULL;
 }
 
@@ -259,49 +266,70 @@ static void split(const struct smm_cli *cli, struct lthread *ts, struct run *run
 	}
 }
 
-/* watch waits for the threads, writing a progress line a second. */
-static void watch(struct run *run, int nthreads, struct lthread *ts, FILE *progress)
-{
-	uint64_t last_requests = 0, last_ns = run->start_ns;
-	bool printed = false;
+/* Progress columns, and the heading printed above them from the start. */
+#define PROGRESS_HEADING "elapsed  requests/s      errors"
+#define PROGRESS_FORMAT "\r%6.1fs  %10.0f  %10llu\033[K"
 
-	pthread_mutex_lock(&run->lock);
-	while (run->finished < nthreads) {
-		struct timespec until;
-		uint64_t requests = 0, errors = 0, now;
-		if (!progress) {
-			pthread_cond_wait(&run->cond, &run->lock);
-			continue;
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		if (pthread_cond_timedwait(&run->cond, &run->lock, &until) != ETIMEDOUT)
-			continue;
-		now = now_ns();
-		for (int k = 0; k < nthreads; k++) {
-			requests += atomic_load_explicit(&ts[k].requests, memory_order_relaxed);
-			errors += atomic_load_explicit(&ts[k].errors, memory_order_relaxed);
-		}
-		fprintf(progress, "\r%6.1fs  %10.0f requests/s  %llu errors\033[K",
-			(double)(now - run->start_ns) / 1e9,
-			(double)(requests - last_requests) * 1e9 / (double)(now - last_ns),
-			(unsigned long long)errors);
-		fflush(progress);
-		printed = true;
-		last_requests = requests;
-		last_ns = now;
+/* progress_line overwrites the progress line with the rate since last. */
+static void progress_line(FILE *progress, const struct run *run, struct lthread *ts,
+			  int nthreads, uint64_t *last_requests, uint64_t *last_ns)
+{
+	uint64_t requests = 0, errors = 0, now = now_ns();
+
+	for (int k = 0; k < nthreads; k++) {
+		requests += atomic_load_explicit(&ts[k].requests, memory_order_relaxed);
+		errors += atomic_load_explicit(&ts[k].errors, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&run->lock);
-	if (printed) {
-		fputs("\r\033[K", progress);
-		fflush(progress);
-	}
+	fprintf(progress, PROGRESS_FORMAT, (double)(now - run->start_ns) / 1e9,
+		now > *last_ns ? (double)(requests - *last_requests) * 1e9 / (double)(now - *last_ns) : 0,
+		(unsigned long long)errors);
+	fflush(progress);
+	*last_requests = requests;
+	*last_ns = now;
 }
 
-enum smm_client_status smm_load_run(const struct smm_cli *cli, FILE *progress,
+/* watch waits for the threads to end, writing a progress line a second
+ * under its heading, and stops the run when stop_fd becomes readable.
+ * Returns true when it did. */
+static bool watch(struct run *run, int nthreads, struct lthread *ts, FILE *progress,
+		  int stop_fd)
+{
+	uint64_t last_requests = 0, last_ns = run->start_ns, next_ns = run->start_ns + 1000000000u;
+	bool interrupted = false;
+	int finished = 0;
+
+	if (progress) {
+		fputs(PROGRESS_HEADING "\n", progress);
+		progress_line(progress, run, ts, nthreads, &last_requests, &last_ns);
+	}
+	while (finished < nthreads) {
+		struct pollfd pfd[2] = { { .fd = run->done_fd, .events = POLLIN },
+					 { .fd = interrupted ? -1 : stop_fd, .events = POLLIN } };
+		uint64_t now = now_ns(), n;
+		int wait_ms = progress ? (int)((next_ns > now ? next_ns - now : 0) / 1000000u) : -1;
+		if (poll(pfd, 2, wait_ms) > 0 && (pfd[0].revents & POLLIN) &&
+		    read(run->done_fd, &n, sizeof n) == sizeof n)
+			finished += (int)n;
+		if (pfd[1].revents & POLLIN) {
+			interrupted = true;
+			atomic_store(&run->stop, true);
+		}
+		if (progress && now_ns() >= next_ns) {
+			progress_line(progress, run, ts, nthreads, &last_requests, &last_ns);
+			next_ns += 1000000000u;
+		}
+	}
+	if (progress) {
+		fputs("\r\033[K\033[A\033[K", progress); /* the line, then its heading */
+		fflush(progress);
+	}
+	return interrupted;
+}
+
+enum smm_client_status smm_load_run(const struct smm_cli *cli, FILE *progress, int stop_fd,
 				    struct smm_load_result *res, char *err, size_t errlen)
 {
-	struct run run = { .start_ns = now_ns() };
+	struct run run = { .start_ns = now_ns(), .done_fd = eventfd(0, EFD_CLOEXEC) };
 	struct lthread *ts = calloc((size_t)cli->threads, sizeof *ts);
 	struct lconn *conns = calloc((size_t)cli->connections, sizeof *conns);
 	enum smm_client_status st = SMM_CLIENT_OK;
@@ -309,9 +337,7 @@ enum smm_client_status smm_load_run(const struct smm_cli *cli, FILE *progress,
 
 	memset(res, 0, sizeof *res);
 	smm_hist_init(&res->latency_us);
-	pthread_mutex_init(&run.lock, NULL);
-	pthread_cond_init(&run.cond, NULL);
-	if (!ts || !conns) {
+	if (!ts || !conns || run.done_fd < 0) {
 		snprintf(err, errlen, "out of memory");
 		st = SMM_CLIENT_ENET;
 		goto out;
@@ -327,7 +353,8 @@ enum smm_client_status smm_load_run(const struct smm_cli *cli, FILE *progress,
 		}
 		started++;
 	}
-	watch(&run, started, ts, progress);
+	if (watch(&run, started, ts, progress, stop_fd))
+		res->interrupted = SMM_LOAD_SIGINT;
 	for (k = 0; k < started; k++) {
 		pthread_join(ts[k].thread, NULL);
 		res->requests += ts[k].requests;
@@ -335,12 +362,15 @@ enum smm_client_status smm_load_run(const struct smm_cli *cli, FILE *progress,
 		for (int e = 0; e < SMM_ERR_COUNT; e++)
 			res->by_code[e] += ts[k].by_code[e];
 		smm_hist_merge(&res->latency_us, &ts[k].hist);
-		if (st == SMM_CLIENT_OK && ts[k].st != SMM_CLIENT_OK) {
+		/* A reply that says why (busy) beats the lost connection it causes. */
+		if (ts[k].st != SMM_CLIENT_OK && (st == SMM_CLIENT_OK || ts[k].st == SMM_CLIENT_EREPLY)) {
 			st = ts[k].st;
 			snprintf(err, errlen, "%s", ts[k].err);
 		}
 	}
 	res->elapsed_s = (double)(now_ns() - run.start_ns) / 1e9;
+	if (st == SMM_CLIENT_ENET && res->requests > 0 && !res->interrupted)
+		res->interrupted = SMM_LOAD_LOST_SERVER;
 out:
 	for (k = 0; conns && k < cli->connections; k++) {
 		smm_client_close(conns[k].c);
@@ -348,8 +378,8 @@ out:
 	}
 	free(conns);
 	free(ts);
-	pthread_cond_destroy(&run.cond);
-	pthread_mutex_destroy(&run.lock);
+	if (run.done_fd >= 0)
+		close(run.done_fd);
 	return st;
 }
 
@@ -361,10 +391,13 @@ void smm_load_print(FILE *out, const struct smm_cli *cli, const struct smm_load_
 	size_t i;
 
 	if (json) {
-		fprintf(out, "{\"op\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d"
+		fprintf(out, "{\"op\":\"%s\",%s\"connections\":%d,\"threads\":%d,\"pipeline\":%d"
 			",\"elapsed_s\":%.3f,\"requests\":%llu,\"requests_per_s\":%.1f"
 			",\"errors\":%llu,\"errors_by_code\":{",
-			cli->op == SMM_OP_MALLOC ? "malloc" : "ping", cli->connections, cli->threads,
+			cli->op == SMM_OP_MALLOC ? "malloc" : "ping",
+			res->interrupted == SMM_LOAD_SIGINT ? "\"interrupted\":\"sigint\","
+			: res->interrupted ? "\"interrupted\":\"server_lost\"," : "",
+			cli->connections, cli->threads,
 			cli->pipeline, res->elapsed_s, (unsigned long long)res->requests, rate,
 			(unsigned long long)res->errors);
 		for (int e = 1; e < SMM_ERR_COUNT; e++) {
@@ -389,6 +422,9 @@ void smm_load_print(FILE *out, const struct smm_cli *cli, const struct smm_load_
 	fprintf(out, ", %d connection%s on %d thread%s, pipeline %d\n", cli->connections,
 		cli->connections == 1 ? "" : "s", cli->threads, cli->threads == 1 ? "" : "s",
 		cli->pipeline);
+	if (res->interrupted)
+		fprintf(out, "interrupted   %s: the figures cover the run so far\n",
+			res->interrupted == SMM_LOAD_SIGINT ? "by SIGINT" : "the server went away");
 	fprintf(out, "requests      %llu in %.2f s (%.0f requests/s)\n",
 		(unsigned long long)res->requests, res->elapsed_s, rate);
 	fprintf(out, "errors        %llu", (unsigned long long)res->errors);

@@ -11,6 +11,8 @@ static const char *const colours[] = {
 };
 #define NCOLOURS (sizeof colours / sizeof colours[0])
 #define RESET "\033[0m"
+/* Added to the owner's colour for bytes still holding the filler. */
+#define UNFILLED_STYLE "\033[7m"
 
 /* owner_of returns the index of the block holding addr, or -1. Blocks come
  * sorted by address; *hint walks forward with the rows. */
@@ -24,34 +26,86 @@ static long owner_of(const struct smm_reply *rep, uint64_t addr, size_t *hint)
 	return -1;
 }
 
+/* filler_of returns the character the server shows for free bytes: any
+ * byte of the window outside every block holds it. A window wholly inside
+ * blocks has none to look at; '.' is the server's default. */
+static char filler_of(const struct smm_reply *rep)
+{
+	size_t hint = 0;
+
+	for (uint64_t j = 0; j < rep->length; j++)
+		if (owner_of(rep, rep->offset + j, &hint) < 0)
+			return rep->memory[j];
+	return '.';
+}
+
+/* style_of says how to draw byte j: -1 free, else 2 * block + unfilled. */
+static long style_of(const struct smm_reply *rep, uint64_t j, char filler, size_t *hint)
+{
+	long b = rep->has_blocks ? owner_of(rep, rep->offset + j, hint) : -1;
+
+	return b < 0 ? -1 : 2 * b + (rep->memory[j] == filler);
+}
+
+static void set_style(FILE *out, const struct smm_reply *rep, long style)
+{
+	fputs(colours[(uint64_t)rep->blocks[style / 2].id % NCOLOURS], out);
+	if (style % 2)
+		fputs(UNFILLED_STYLE, out);
+}
+
+/* write_row writes bytes [i, i + SMM_RENDER_ROW) of the window; returns
+ * how many were live but unfilled. */
+static uint64_t write_row(FILE *out, const struct smm_reply *rep, uint64_t i, bool color,
+			  char filler, char unfilled, size_t *hint)
+{
+	long current = -1;
+	uint64_t n = 0;
+
+	for (uint64_t j = i; j < rep->length && j < i + SMM_RENDER_ROW; j++) {
+		long style = style_of(rep, j, filler, hint);
+		if (color && style != current) {
+			if (current >= 0)
+				fputs(RESET, out);
+			if (style >= 0)
+				set_style(out, rep, style);
+			current = style;
+		}
+		n += style >= 0 && style % 2;
+		fputc(style >= 0 && style % 2 ? unfilled : rep->memory[j], out);
+	}
+	fputs(current >= 0 ? RESET "\n" : "\n", out);
+	return n;
+}
+
 void smm_render_memory(FILE *out, const struct smm_reply *rep, bool color)
 {
+	char filler = rep->has_blocks ? filler_of(rep) : '.';
+	char unfilled = filler == SMM_RENDER_UNFILLED ? SMM_RENDER_UNFILLED_ALT : SMM_RENDER_UNFILLED;
 	int width = 1;
 	size_t hint = 0;
+	uint64_t shown = 0;
 
 	for (uint64_t end = rep->offset + rep->length; end >= 10; end /= 10)
 		width++;
 	for (uint64_t i = 0; i < rep->length; i += SMM_RENDER_ROW) {
-		long current = -1;
 		fprintf(out, "%*llu  ", width, (unsigned long long)(rep->offset + i));
-		for (uint64_t j = i; j < rep->length && j < i + SMM_RENDER_ROW; j++) {
-			if (color && rep->has_blocks) {
-				long b = owner_of(rep, rep->offset + j, &hint);
-				if (b != current) {
-					fputs(b < 0 ? RESET
-						    : colours[(uint64_t)rep->blocks[b].id % NCOLOURS],
-					      out);
-					current = b;
-				}
-			}
-			fputc(rep->memory[j], out);
-		}
-		fputs(current >= 0 ? RESET "\n" : "\n", out);
+		shown += write_row(out, rep, i, color, filler, unfilled, &hint);
 	}
+	if (shown)
+		fprintf(out, "(%s%c%s allocated, not yet filled; %c free)\n",
+			color ? UNFILLED_STYLE : "", unfilled, color ? RESET : "", filler);
 	if (rep->truncated)
 		fprintf(out, "(truncated: %llu of %llu bytes shown; use --offset and --length)\n",
 			(unsigned long long)rep->length,
 			(unsigned long long)(rep->memory_size - rep->offset));
+}
+
+void smm_render_trace_cb(void *arg, char dir, const char *line, size_t len)
+{
+	const struct smm_render_trace *t = arg;
+
+	fprintf(t->out, "[%s] %c %.*s\n", t->who, dir, (int)len, line);
 }
 
 void smm_render_blocks(FILE *out, const struct smm_reply *rep)

@@ -79,6 +79,7 @@ const char *smm_op_name(enum smm_op op);
 struct smm_request {
 	enum smm_op op;
 	int64_t id;        /* malloc: owner id, 0..SMM_PROTO_MAX_ID */
+	bool my_malloc;    /* malloc: named by the seed's word "my_malloc" */
 	uint64_t size;     /* malloc: bytes, >= 1 */
 	uint64_t addr;     /* fill, free: block start */
 	uint64_t key;      /* fill, free: the block's key */

@@ -184,14 +184,32 @@ static int get_dump(const cJSON *obj, struct smm_request *req, struct smm_reply 
 	return 0;
 }
 
-static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
+/* Every op a request may name, in PROTOCOL.md's order. */
+static const struct { const char *name; enum smm_op op; } ops[] = {
+	{ "ping", SMM_OP_PING }, { "malloc", SMM_OP_MALLOC },
+	{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
+	{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
+	{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
+};
+
+/* Longest op name echoed back in an unknown_op message; longer ones are cut. */
+#define ECHO_OP_MAX 24
+
+/* unknown_op names what came and lists what would have worked, so a typo
+ * is fixed from the reply alone. */
+static int unknown_op(const char *name, struct smm_reply *err)
 {
-	static const struct { const char *name; enum smm_op op; } ops[] = {
-		{ "ping", SMM_OP_PING }, { "malloc", SMM_OP_MALLOC },
-		{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
-		{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
-		{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
-	};
+	char msg[SMM_PROTO_MAX_MESSAGE];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "unknown op \"%.*s\"; valid ops:",
+				    ECHO_OP_MAX, name);
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0] && n < sizeof msg; i++)
+		n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s", i ? "," : "", ops[i].name);
+	return smm_reply_fail(err, SMM_ERR_UNKNOWN_OP, msg);
+}
+
+static int get_op(const cJSON *obj, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
+{
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "op");
 
 	if (!v)
@@ -201,10 +219,11 @@ static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		if (strcmp(v->valuestring, ops[i].name) == 0) {
 			*op = ops[i].op;
+			*my_malloc = strcmp(v->valuestring, "my_malloc") == 0;
 			return 0;
 		}
 	}
-	return smm_reply_fail(err, SMM_ERR_UNKNOWN_OP, "unknown op");
+	return unknown_op(v->valuestring, err);
 }
 
 static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
@@ -281,7 +300,7 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		goto out;
 	}
 	if (get_tag(obj, req, err) < 0 || check_duplicates(obj, err) < 0 ||
-	    get_op(obj, &req->op, err) < 0 || get_fields(obj, req, err) < 0)
+	    get_op(obj, &req->op, &req->my_malloc, err) < 0 || get_fields(obj, req, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -299,7 +318,8 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 {
 	char key[SMM_PROTO_KEY_HEX + 1];
 
-	smm_buf_addf(out, "{\"op\":\"%s\"", smm_op_name(req->op));
+	smm_buf_addf(out, "{\"op\":\"%s\"",
+		     req->op == SMM_OP_MALLOC && req->my_malloc ? "my_malloc" : smm_op_name(req->op));
 	switch (req->op) {
 	case SMM_OP_MALLOC:
 		smm_buf_addf(out, ",\"id\":%lld,\"size\":%llu", (long long)req->id,

@@ -2,11 +2,11 @@
  * variable, how to read it and its help line, so the three never disagree. */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
 #include "proto.h"
 
 enum kind { K_STR, K_PORT, K_BYTES, K_COUNT, K_SECONDS, K_POLICY, K_CHAR, K_POW2,
@@ -57,39 +57,11 @@ static void set_defaults(struct smm_config *cfg)
 	cfg->log_level = SMM_LOG_INFO;
 }
 
-/* parse_u64 reads a decimal number with an optional K/M/G/T suffix. */
-static int parse_u64(const char *s, int suffixes, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	if (suffixes && *end) {
-		const char *units = "KMGT", *u = strchr(units, *end & ~0x20);
-		if (!u || end[1])
-			return -1;
-		shift = 10 * (int)(u - units + 1);
-		end++;
-		if (v > (UINT64_MAX >> shift))
-			return -1;
-	}
-	if (*end)
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int set_number(const struct setting *s, void *field, const char *v)
 {
 	uint64_t n;
 
-	if (parse_u64(v, s->kind == K_BYTES, &n) < 0)
+	if (smm_num_parse(v, s->kind == K_BYTES, &n) < 0)
 		return -1;
 	switch (s->kind) {
 	case K_PORT:
@@ -238,8 +210,8 @@ void smm_config_usage(FILE *out)
 	}
 	fprintf(out, "  %-28s %s\n  %-28s %s\n\nPolicies: %s.\n"
 		"The admin token may also come from $SMM_ADMIN_TOKEN. A flag wins over its\n"
-		"environment variable. SIGINT/SIGTERM: stop accepting, answer what is queued,\n"
-		"exit 0.\n",
-		"--help", "show this help and exit", "--version", "show the version and exit",
+		"environment variable, which is then not read.\n"
+		"SIGINT/SIGTERM: stop accepting, answer what is queued, exit 0.\n",
+		"-h, --help", "show this help and exit", "-V, --version", "show the version and exit",
 		smm_policy_names());
 }

@@ -1,5 +1,6 @@
-/* config.h — smm-server's settings: defaults, SMM_* environment variables
- * and command-line flags, in that order of precedence (a flag wins). */
+/* config.h — smm-server's settings: command-line flags, else SMM_*
+ * environment variables (read only for settings no flag gave), else the
+ * defaults. */
 #ifndef SMM_CONFIG_H
 #define SMM_CONFIG_H
 
@@ -26,8 +27,9 @@ struct smm_config {
 	int help, version; /* --help / --version asked */
 };
 
-/* smm_config_parse fills *cfg from the defaults, then the environment,
- * then argv. Returns 0, or -1 with a one-line reason in err (cfg then
+/* smm_config_parse fills *cfg from argv, then from the environment for
+ * the settings no flag gave (a flag's variable is not read at all), the
+ * defaults for the rest. Returns 0, or -1 with a one-line reason in err (cfg then
  * partly filled; the caller should exit with status 2). */
 int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, size_t errlen);
 

@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -369,7 +370,10 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 	} else if (j->req.op == SMM_OP_PING) {
 		j->done = 1;
 	} else if (j->req.op == SMM_OP_RESET && !token_ok(net, &j->req)) {
-		smm_reply_fail(&j->rep, SMM_ERR_FORBIDDEN, "wrong or missing admin token");
+		/* Say which: no token can ever work here, or this one is wrong. */
+		smm_reply_fail(&j->rep, SMM_ERR_FORBIDDEN,
+			       net->cfg.admin_token ? "wrong or missing admin token"
+						    : "the server has no admin token configured");
 		j->done = 1;
 	} else {
 		submit(c, j);
@@ -380,12 +384,15 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 static int answer_too_large(struct conn *c)
 {
 	struct smm_job *j = conn_new_job(c);
+	char msg[SMM_PROTO_MAX_MESSAGE];
 
 	if (!j)
 		return -1;
 	c->net->requests_total++;
 	c->net->too_large++;
-	smm_reply_fail(&j->rep, SMM_ERR_TOO_LARGE, "line longer than the server's limit");
+	snprintf(msg, sizeof msg, "line longer than the server's limit of %zu bytes",
+		 c->net->cfg.max_line);
+	smm_reply_fail(&j->rep, SMM_ERR_TOO_LARGE, msg);
 	j->done = 1;
 	return 0;
 }

@@ -14,8 +14,23 @@
 /* Enough for bursts of connects while the loop is busy. */
 #define LISTEN_BACKLOG 511
 
+/* addr_text writes ai's address as HOST:PORT ([HOST]:PORT for IPv6), the
+ * way people type it, so an error names exactly what could not be bound. */
+static void addr_text(const struct addrinfo *ai, char *out, size_t outlen)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, port, sizeof port,
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(out, outlen, "?");
+		return;
+	}
+	snprintf(out, outlen, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
 static int try_bind(const struct addrinfo *ai, char *err, size_t errlen)
 {
+	char where[NI_MAXHOST + NI_MAXSERV + 4];
 	int one = 1;
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			ai->ai_protocol);
@@ -26,7 +41,9 @@ static int try_bind(const struct addrinfo *ai, char *err, size_t errlen)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
-		snprintf(err, errlen, "bind: %s", strerror(errno));
+		int saved = errno;
+		addr_text(ai, where, sizeof where);
+		snprintf(err, errlen, "bind %s: %s", where, strerror(saved));
 		close(fd);
 		return -1;
 	}

@@ -136,10 +136,12 @@ class Ops(ServerTest):
             ('{"op":"malloc","size":0}', '{"ok":false,"error":"bad_request","message":"\\"size\\" must be an integer from 1 to 9007199254740991"}'),
             ('{"op":"malloc","size":-3}', None), ('{"op":"malloc","size":2.5}', None),
             ('{"op":"malloc","size":"ten"}', None), ('{"size":1}', None),
-            ('{"op":"fly"}', '{"ok":false,"error":"unknown_op","message":"unknown op"}'),
+            ('{"op":"fly"}', '{"ok":false,"error":"unknown_op","message":"unknown op \\"fly\\"; '
+             'valid ops: ping, malloc, my_malloc, fill, free, dump, stats, reset"}'),
             ('{"op":"free","addr":99,"key":"0000000000000000"}',
              '{"ok":false,"error":"bad_addr","message":"no block starts at that address"}'),
-            ('{"op":"reset","token":"x"}', '{"ok":false,"error":"forbidden","message":"wrong or missing admin token"}'),
+            ('{"op":"reset","token":"x"}', '{"ok":false,"error":"forbidden",'
+             '"message":"the server has no admin token configured"}'),
         ]
         for line, want in cases:
             c.send(line + "\n")
@@ -189,7 +191,8 @@ class Ops(ServerTest):
     def test_too_long_line_then_valid_request(self):
         c = self.connect()
         c.send('{"op":"ping","tag":"' + "x" * 70000 + '"}\n{"op":"ping","tag":"after"}\n')
-        self.assertEqual(c.line(), '{"ok":false,"error":"too_large","message":"line longer than the server\'s limit"}')
+        self.assertEqual(c.line(), '{"ok":false,"error":"too_large",'
+                                   '"message":"line longer than the server\'s limit of 65536 bytes"}')
         self.assertEqual(c.reply(), {"ok": True, "tag": "after"})
         self.assertEqual(c.call({"op": "stats"})["too_large"], 1)
 
@@ -272,7 +275,8 @@ class Admin(unittest.TestCase):
                 self.assertEqual(r, {"ok": True, "freed": 1})
                 self.assertEqual((s["used"], s["blocks"]), (0, 0))
                 r, s = self.run_reset(server, "s3cre")
-                self.assertEqual(r["error"], "forbidden")
+                self.assertEqual((r["error"], r["message"]),
+                                 ("forbidden", "wrong or missing admin token"))
                 self.assertEqual(s["used"], 5)
             finally:
                 self.assertEqual(server.stop()[0], 0)
@@ -286,7 +290,8 @@ class Admin(unittest.TestCase):
         server = Server()
         try:
             r, s = self.run_reset(server, "")
-            self.assertEqual(r["error"], "forbidden")
+            self.assertEqual((r["error"], r["message"]),
+                             ("forbidden", "the server has no admin token configured"))
             self.assertEqual(s["used"], 5)
         finally:
             self.assertEqual(server.stop()[0], 0)

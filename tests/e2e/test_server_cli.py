@@ -27,6 +27,13 @@ class Cli(unittest.TestCase):
         p = run("--version")
         self.assertEqual(p.returncode, 0)
         self.assertRegex(p.stdout, r"^smm-server \d+\.\d+\.\d+ \(protocol 1\)\n$")
+        self.assertEqual(run("-V").stdout, p.stdout)
+
+    def test_short_help_listed(self):
+        p = run("-h")
+        self.assertEqual((p.returncode, p.stdout), (0, run("--help").stdout))
+        self.assertIn("  -h, --help ", p.stdout)
+        self.assertIn("  -V, --version ", p.stdout)
 
     def test_bad_flags_exit_2(self):
         cases = [
@@ -67,7 +74,7 @@ class Cli(unittest.TestCase):
         try:
             p = run("--port", str(first.port))
             self.assertEqual(p.returncode, 1)
-            self.assertIn("bind: Address already in use", p.stderr)
+            self.assertIn("bind 127.0.0.1:%d: Address already in use" % first.port, p.stderr)
         finally:
             self.assertEqual(first.stop()[0], 0)
 

@@ -84,7 +84,62 @@ static void test_environment_then_flags(void **state)
 	assert_int_equal(cli.port, 9001);
 	setenv("SMM_PORT", "http", 1);
 	expect_error("SMM_PORT: invalid value 'http'", parse("stats", NULL));
+	/* A flag wins, and its variable is then not read at all. */
+	assert_int_equal(parse("stats", "--port", "9002", NULL), 0);
+	assert_int_equal(cli.port, 9002);
 	clean_env(NULL);
+}
+
+static void test_size_suffixes(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("malloc", "--size", "900M", NULL), 0);
+	assert_true(cli.size_min == 900ull << 20 && cli.size_max == 900ull << 20);
+	assert_int_equal(parse("malloc", "--size", "2k", NULL), 0);
+	assert_int_equal(cli.size_min, 2048);
+	assert_int_equal(parse("load", "--size", "1K-1M", NULL), 0);
+	assert_true(cli.size_min == 1024 && cli.size_max == 1u << 20);
+	assert_int_equal(parse("malloc", "--size", "3G", NULL), 0);
+	assert_true(cli.size_min == 3ull << 30);
+	expect_error("--size: invalid value '1X'", parse("malloc", "--size", "1X", NULL));
+	expect_error("--size: invalid value '1MB'", parse("malloc", "--size", "1MB", NULL));
+	expect_error("--size: invalid value '8192T'", parse("malloc", "--size", "8192T", NULL));
+	/* Other counts stay plain numbers. */
+	expect_error("--id: invalid value '1K'", parse("malloc", "--size", "1", "--id", "1K", NULL));
+}
+
+static void test_color_flag(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("dump", NULL), 0);
+	assert_int_equal(cli.color, SMM_CLI_COLOR_AUTO);
+	assert_int_equal(parse("dump", "--color", "always", NULL), 0);
+	assert_int_equal(cli.color, SMM_CLI_COLOR_ALWAYS);
+	assert_int_equal(parse("demo", "--color=never", NULL), 0);
+	assert_int_equal(cli.color, SMM_CLI_COLOR_NEVER);
+	expect_error("--color: invalid value 'yes'", parse("dump", "--color", "yes", NULL));
+	expect_error("stats does not take --color", parse("stats", "--color", "always", NULL));
+}
+
+static void test_help_words(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("-h", NULL), 0);
+	assert_true(cli.help);
+	assert_int_equal(cli.cmd, SMM_CLI_NONE);
+	assert_int_equal(parse("help", NULL), 0);
+	assert_true(cli.help);
+	assert_int_equal(cli.cmd, SMM_CLI_NONE);
+	assert_int_equal(parse("help", "load", NULL), 0);
+	assert_true(cli.help);
+	assert_int_equal(cli.cmd, SMM_CLI_LOAD);
+	assert_int_equal(parse("malloc", "-h", NULL), 0);
+	assert_true(cli.help);
+	assert_int_equal(cli.cmd, SMM_CLI_MALLOC);
+	assert_int_equal(parse("-V", NULL), 0);
+	assert_true(cli.version);
+	expect_error("unknown command 'pong'", parse("help", "pong", NULL));
+	expect_error("unexpected argument 'x'", parse("help", "dump", "x", NULL));
 }
 
 static void test_command_flags(void **state)
@@ -181,6 +236,18 @@ static void test_usage_lists_only_own_flags(void **state)
 	assert_non_null(strstr(text, "--id N"));
 	assert_non_null(strstr(text, "--timeout SECONDS"));
 	assert_null(strstr(text, "--pipeline"));
+	assert_null(strstr(text, "load"));    /* --size's meaning for load is load's */
+	assert_null(strstr(text, "summary"));
+	free(text);
+	text = usage_of(SMM_CLI_PING);
+	assert_non_null(strstr(text, "--json "));
+	assert_null(strstr(text, "summary")); /* --json's meaning for load */
+	free(text);
+	text = usage_of(SMM_CLI_LOAD);
+	assert_non_null(strstr(text, "--size MIN-MAX"));
+	assert_non_null(strstr(text, "summary as one JSON object"));
+	assert_null(strstr(text, "reply line"));
+	assert_null(strstr(text, "ids 0..N-1"));
 	free(text);
 	text = usage_of(SMM_CLI_NONE);
 	for (int c = SMM_CLI_PING; c < SMM_CLI_NCMDS; c++)
@@ -239,6 +306,39 @@ static void test_render_memory(void **state)
 	free(text);
 }
 
+/* A block allocated but never filled still holds the filler: shown as
+ * ':' with a legend, in reverse video on a terminal; free bytes stay '.'. */
+static void test_render_unfilled(void **state)
+{
+	struct smm_block_info b[] = { { 0, 2, 1 }, { 2, 3, 2 } };
+	struct smm_reply rep = { .memory_size = 8, .offset = 0, .length = 8, .has_blocks = true,
+				 .blocks = b, .nblocks = 2 };
+	char mem[] = "11.__...", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	rep.memory = mem;
+	f = open_memstream(&text, &len);
+	smm_render_memory(f, &rep, false);
+	fclose(f);
+	assert_string_equal(text, "0  11:__...\n(: allocated, not yet filled; . free)\n");
+	free(text);
+	f = open_memstream(&text, &len);
+	smm_render_memory(f, &rep, true);
+	fclose(f);
+	assert_non_null(strstr(text, "\033[32m11\033[0m\033[33m\033[7m:\033[0m\033[33m__\033[0m..."));
+	free(text);
+	/* A server whose filler is ':' gets '_' for unfilled bytes. */
+	memcpy(mem, "1:::::::", 8);
+	b[1].size = 1;
+	f = open_memstream(&text, &len);
+	smm_render_memory(f, &rep, false);
+	fclose(f);
+	assert_string_equal(text, "0  1__:::::\n(_ allocated, not yet filled; : free)\n");
+	free(text);
+}
+
 static void test_demo_sizes(void **state)
 {
 	(void)state;
@@ -258,11 +358,15 @@ int main(void)
 		cmocka_unit_test_setup(test_defaults, clean_env),
 		cmocka_unit_test_setup(test_environment_then_flags, clean_env),
 		cmocka_unit_test_setup(test_command_flags, clean_env),
+		cmocka_unit_test_setup(test_size_suffixes, clean_env),
+		cmocka_unit_test_setup(test_color_flag, clean_env),
+		cmocka_unit_test_setup(test_help_words, clean_env),
 		cmocka_unit_test_setup(test_bad_usage, clean_env),
 		cmocka_unit_test_setup(test_help_and_version, clean_env),
 		cmocka_unit_test_setup(test_usage_lists_only_own_flags, clean_env),
 		cmocka_unit_test_setup(test_admin_token, clean_env),
 		cmocka_unit_test_setup(test_render_memory, clean_env),
+		cmocka_unit_test_setup(test_render_unfilled, clean_env),
 		cmocka_unit_test_setup(test_demo_sizes, clean_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -222,6 +222,15 @@ static void test_format_roundtrip(void **state)
 	assert_true(out.key == 0xabcdef);
 	assert_int_equal(out.fill_char, '"');
 	smm_request_clear(&out);
+	/* The seed's name goes out as it came in. */
+	in = (struct smm_request){ .op = SMM_OP_MALLOC, .id = 3, .size = 7, .my_malloc = true };
+	smm_buf_reset(&b);
+	smm_request_format(&in, &b);
+	assert_int_equal(b.len, strlen("{\"op\":\"my_malloc\",\"id\":3,\"size\":7}\n"));
+	assert_memory_equal(b.data, "{\"op\":\"my_malloc\",\"id\":3,\"size\":7}\n", b.len);
+	assert_int_equal(smm_request_parse(b.data, b.len - 1, &out, &err), 0);
+	assert_true(out.op == SMM_OP_MALLOC && out.my_malloc && out.size == 7);
+	smm_request_clear(&out);
 	smm_buf_free(&b);
 }
 
