@@ -366,7 +366,7 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 	}
 	if (req.op == SMM_OP_FILL || req.op == SMM_OP_FREE)
 		substitute_key(m, &req);
-	smm_exec_run(a, &req, &rep);
+	smm_exec_run(a, &req, 0, &rep);
 	switch (req.op) {
 	case SMM_OP_MALLOC:
 		step_malloc(a, m, &req, &rep, &before);

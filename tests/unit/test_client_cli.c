@@ -214,7 +214,7 @@ static void test_admin_token(void **state)
 
 static void test_render_memory(void **state)
 {
-	struct smm_block_info b = { 2, 3, 1 };
+	struct smm_block_info b = { .addr = 2, .size = 3, .id = 1 };
 	struct smm_reply rep = { .memory_size = 60, .offset = 0, .length = 60, .has_blocks = true,
 				 .blocks = &b, .nblocks = 1 };
 	char mem[61], *text = NULL;
