@@ -40,6 +40,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct smm_client *c = NULL;
 	struct smm_reply rep = { 0 };
+	struct smm_request req = { .op = SMM_OP_MALLOC, .id = w->id, .size = w->size,
+				   .has_ttl = w->cli->has_ttl, .ttl_ms = w->cli->ttl_ms };
 	enum smm_client_status st;
 
 	w->thread_message = -1;
@@ -48,7 +50,7 @@ static void *worker_main(void *arg)
 		w->st = SMM_CLIENT_ENET;
 		goto out;
 	}
-	st = smm_client_malloc(c, w->id, w->size, &rep);
+	st = smm_client_call(c, &req, &rep); /* the seed's my_malloc, with --ttl's lease */
 	if (st == SMM_CLIENT_EREPLY && rep.err == SMM_ERR_NO_MEMORY) {
 		fprintf(w->out, "Thread %d: Not enough memory\n", w->id);
 		goto out;

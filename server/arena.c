@@ -95,9 +95,7 @@ static void scrub(struct smm_arena *a, uint64_t addr, uint64_t len)
 
 static void describe(const struct smm_block *b, struct smm_block_info *out)
 {
-	out->addr = b->addr;
-	out->size = b->size;
-	out->id = b->id;
+	*out = (struct smm_block_info){ .addr = b->addr, .size = b->size, .id = b->id };
 }
 
 enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
