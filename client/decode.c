@@ -46,7 +46,7 @@ static int get_i64(const cJSON *obj, const char *name, int64_t *out, struct smm_
 /* get_ttl reads the optional "ttl_ms" of obj. */
 static int get_ttl(const cJSON *obj, uint64_t *ttl, bool *has, struct smm_reply *rep)
 {
-	*has = cJSON_HasObjectItem(obj, "ttl_ms");
+	*has = cJSON_GetObjectItemCaseSensitive(obj, "ttl_ms") != NULL;
 	return *has ? get_u64(obj, "ttl_ms", ttl, rep) : 0;
 }
 

@@ -99,6 +99,13 @@ static int check_duplicates(const cJSON *obj, struct smm_reply *err)
 	return 0;
 }
 
+/* has_field says whether obj has field name, spelt exactly: cJSON's
+ * HasObjectItem ignores case, which the readers below do not. */
+static int has_field(const cJSON *obj, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, name) != NULL;
+}
+
 /* get_uint reads integer field name into *out. A missing optional field
  * leaves *out alone. The value must be integral and within [min, max]. */
 static int get_uint(const cJSON *obj, const char *name, uint64_t min, uint64_t max,
@@ -175,7 +182,7 @@ static int get_dump(const cJSON *obj, struct smm_request *req, struct smm_reply 
 
 	if (get_uint(obj, "offset", 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
 		return -1;
-	req->has_length = cJSON_HasObjectItem(obj, "length");
+	req->has_length = has_field(obj, "length");
 	if (get_uint(obj, "length", 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
 		return -1;
 	if (b && !cJSON_IsBool(b))
@@ -213,7 +220,7 @@ static int get_op(const cJSON *obj, enum smm_op *op, struct smm_reply *err)
 static int get_ttl(const cJSON *obj, uint64_t min, int required, struct smm_request *req,
 		   struct smm_reply *err)
 {
-	req->has_ttl = cJSON_HasObjectItem(obj, "ttl_ms");
+	req->has_ttl = has_field(obj, "ttl_ms");
 	return get_uint(obj, "ttl_ms", min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
 }
 
@@ -248,11 +255,11 @@ static int get_malloc(const cJSON *obj, struct smm_request *req, struct smm_repl
  * free) when "token" is given instead. */
 static int get_free(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
 {
-	int has_key = cJSON_HasObjectItem(obj, "key");
+	int has_key = has_field(obj, "key");
 
 	if (get_uint(obj, "addr", 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
 		return -1;
-	if (!cJSON_HasObjectItem(obj, "token"))
+	if (!has_field(obj, "token"))
 		return get_key(obj, &req->key, err);
 	if (has_key)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,

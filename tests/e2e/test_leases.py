@@ -134,12 +134,18 @@ class Leases(ServerTest):
                      '{"op":"malloc","size":1,"scope":1}'):
             r = c.call(line)
             self.assertEqual(r["message"], '"scope" must be "connection" or "server"', line)
+        # Field names are exact: a differently spelt one is an unknown field.
+        r = c.call('{"op":"malloc","size":1,"TTL_ms":5,"Scope":"connection"}')
+        self.assertEqual(sorted(r), ["addr", "id", "key", "ok", "size"])
+        self.assertEqual(blocks(c), [{"addr": 0, "size": 1, "id": 0}])
+        self.assertEqual(len(c.call({"op": "dump", "Length": 0})["memory"]), 1000)
+        c.call({"op": "free", "addr": 0, "key": r["key"]})
         r = c.call('{"op":"malloc","size":1,"ttl_ms":5,"ttl_ms":6}')
         self.assertEqual(r["message"], 'duplicate field "ttl_ms"')
         r = c.call('{"op":"malloc","size":1,"scope":"server","scope":"server"}')
         self.assertEqual(r["message"], 'duplicate field "scope"')
         st = c.call({"op": "stats"})
-        self.assertEqual((st["blocks"], st["granted"], st["bad_requests"]), (0, 0, 10))
+        self.assertEqual((st["blocks"], st["granted"], st["bad_requests"]), (0, 1, 10))
         # The longest lease and an explicit server scope are fine.
         r = c.call({"op": "malloc", "size": 1, "ttl_ms": 2592000000, "scope": "server"})
         self.assertEqual(r["ttl_ms"], 2592000000)

@@ -63,6 +63,7 @@ REQUEST = {
     "err_ttl_big": b'{"op":"renew","addr":0,"key":"0123456789abcdef","ttl_ms":2592000001}',
     "err_ttl_missing": b'{"op":"renew","addr":0,"key":"0123456789abcdef"}',
     "err_scope": b'{"op":"malloc","size":1,"scope":"session"}',
+    "ttl_case": b'{"op":"malloc","size":1,"tTl_ms":0,"Length":3}',
     "err_key_and_token": b'{"op":"free","addr":0,"key":"0123456789abcdef","token":"t"}',
 }
 
@@ -133,7 +134,8 @@ EXEC = {
         req("renew", addr=0, key=K0, ttl_ms=30), req("renew", addr=20, key=K0, ttl_ms=10),
         req("renew", addr=10, key=KF, ttl_ms=5), req("dump", blocks=True), "#tick=20",
         req("dump", blocks=True), "#tick=15", req("stats"), "#tick=100",
-        req("renew", addr=0, key=K0, ttl_ms=0), req("free", addr=0, key=K0), req("stats")),
+        req("renew", addr=0, key=K0, ttl_ms=0), req("free", addr=0, key=K0), req("stats"),
+        '{"op":"malloc","size":3,"TTL_ms":5}', '{"op":"dump","Length":0,"blocks":true}'),
     "scopes": exec_seed(
         None, "#conn=2", req("malloc", size=5, scope="connection"),
         req("malloc", size=5, scope="connection", ttl_ms=40), "#conn=3",
