@@ -322,22 +322,23 @@ static void test_reset_forgets_terms(void **state)
 	smm_arena_destroy(a);
 }
 
-static double seconds(void)
+static double seconds(clockid_t clock)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(clock, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* A million leases ending at the same moment, expired in the allocator
  * thread's slices of 1024: the longest slice is what another client can
- * wait at worst. */
+ * wait at worst. The bound is on the slice's CPU time, which a busy
+ * machine's preemption does not inflate; the wall time is printed too. */
 static void test_longest_slice_of_a_million(void **state)
 {
 	const uint64_t n = 1000000;
 	struct smm_arena *a = new_arena(n);
-	double worst = 0;
+	double worst = 0, worst_wall = 0;
 	uint64_t freed = 0;
 
 	(void)state;
@@ -347,14 +348,17 @@ static void test_longest_slice_of_a_million(void **state)
 		assert_int_equal(r.err, SMM_ERR_NONE);
 	}
 	while (freed < n) {
-		double t0 = seconds(), dt;
+		double c0 = seconds(CLOCK_THREAD_CPUTIME_ID), w0 = seconds(CLOCK_MONOTONIC), dt, dw;
 		size_t k = smm_arena_expire(a, 1000, 1024);
-		dt = seconds() - t0;
+		dt = seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
+		dw = seconds(CLOCK_MONOTONIC) - w0;
 		worst = dt > worst ? dt : worst;
+		worst_wall = dw > worst_wall ? dw : worst_wall;
 		assert_true(k > 0);
 		freed += k;
 	}
-	printf("longest expiry slice of 1024, 1000000 leases: %.3f ms\n", worst * 1e3);
+	printf("longest expiry slice of 1024, 1000000 leases: %.3f ms CPU, %.3f ms wall\n",
+	       worst * 1e3, worst_wall * 1e3);
 	assert_int_equal(stats(a).blocks, 0);
 	assert_int_equal(stats(a).expired, n);
 	/* Generous: sanitized builds are several times slower. */
