@@ -34,7 +34,7 @@ static void wake(int fd)
 /* Leases are expired between batches in slices of at most this many
  * blocks, and the requests that came meanwhile are served before the next
  * slice: a million leases ending together become a thousand slices of a
- * millisecond or so (test_leases measures the longest), so no client waits
+ * millisecond or less (test_leases measures the longest), so no client waits
  * behind a whole expiry wave. */
 #define EXPIRE_SLICE 1024
 

