@@ -197,6 +197,7 @@ class ConnectionScope(ServerTest):
         st = wait_stats(b, lambda s: s["connections"] == 1 and s["queue_depth"] == 0 and
                         s["blocks"] == 0)
         granted = st["granted"] - before
+        print("\nkilled with %d mallocs sent: %d granted, all released" % (n, granted))
         self.assertEqual(st["released_on_close"], 1 + granted)
         self.assertEqual(st["used"], 0)
 
