@@ -13,14 +13,16 @@
 
 #define BIT(cmd) (1u << (cmd))
 #define ONESHOT (BIT(SMM_CLI_PING) | BIT(SMM_CLI_MALLOC) | BIT(SMM_CLI_FILL) | \
-		 BIT(SMM_CLI_FREE) | BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_STATS) | BIT(SMM_CLI_RESET))
+		 BIT(SMM_CLI_FREE) | BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_STATS) | BIT(SMM_CLI_RESET) | \
+		 BIT(SMM_CLI_RENEW))
+#define BLOCK (BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE) | BIT(SMM_CLI_RENEW))
 #define NET (ONESHOT | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_LOAD))
 
 /* Longest --timeout or --duration: a day is already more than any run needs. */
 #define MAX_SECONDS 86400.0
 
 enum kind { K_BOOL, K_STR, K_PORT, K_SECONDS, K_U64, K_ID, K_KEY, K_CHAR, K_RANGE, K_COUNT,
-	    K_OP, K_COLOR };
+	    K_OP, K_COLOR, K_TTL, K_SCOPE };
 
 /* One row per flag and the commands it means one thing for: a flag that
  * means something else to another command (--json, --size, --threads) has
@@ -49,14 +51,19 @@ static const struct flag flags[] = {
 	{ "id", "N", "owner id, 0..2147483647 (default 0)", K_ID, AT(id), BIT(SMM_CLI_MALLOC), 0, 0, 0 },
 	{ "size", "N", "bytes to allocate; K, M, G, T suffixes are powers of 1024", K_RANGE, AT(size_min), BIT(SMM_CLI_MALLOC), BIT(SMM_CLI_MALLOC), 0, 0 },
 	{ "size", "MIN-MAX", "block sizes, each drawn from MIN..MAX, or N for one size; K, M, G, T suffixes (default 1-16)", K_RANGE, AT(size_min), BIT(SMM_CLI_LOAD), 0, 0, 0 },
-	{ "addr", "N", "the block's start address", K_U64, AT(addr), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), 0, 0 },
-	{ "key", "HEX", "the block's key, 16 hex digits, as malloc printed it", K_KEY, AT(key), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE), 0, 0 },
+	{ "addr", "N", "the block's start address", K_U64, AT(addr), BLOCK, BLOCK, 0, 0 },
+	{ "key", "HEX", "the block's key, 16 hex digits, as malloc printed it", K_KEY, AT(key), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_RENEW), BIT(SMM_CLI_FILL) | BIT(SMM_CLI_RENEW), 0, 0 },
+	{ "key", "HEX", "the block's key, 16 hex digits, as malloc printed it; without it, the operator's free by the admin token", K_KEY, AT(key), BIT(SMM_CLI_FREE), 0, 0, 0 },
+	{ "ttl", "MS", "lease: the block is freed MS ms from now unless renewed", K_TTL, AT(ttl_ms), BIT(SMM_CLI_MALLOC), 0, 0, 0 },
+	{ "ttl", "MS", "the lease now ends MS ms from now; 0 ends the lease (the block lives until freed)", K_TTL, AT(ttl_ms), BIT(SMM_CLI_RENEW), BIT(SMM_CLI_RENEW), 0, 0 },
+	{ "ttl", "MS", "give every block a lease of MS ms", K_TTL, AT(ttl_ms), BIT(SMM_CLI_LOAD) | BIT(SMM_CLI_DEMO), 0, 0, 0 },
+	{ "scope", "SCOPE", "connection (freed when this connection closes) or server (default)", K_SCOPE, AT(conn_scope), BIT(SMM_CLI_MALLOC), 0, 0, 0 },
 	{ "char", "C", "character to write (default the owner's id character)", K_CHAR, AT(fill_char), BIT(SMM_CLI_FILL), 0, 0, 0 },
 	{ "offset", "N", "first byte to show (default 0)", K_U64, AT(offset), BIT(SMM_CLI_DUMP), 0, 0, 0 },
 	{ "length", "N", "bytes to show (default to the end)", K_U64, AT(length), BIT(SMM_CLI_DUMP), 0, 0, 0 },
 	{ "raw", NULL, "the memory as one line, as the server sent it: no addresses, colour or legend", K_BOOL, AT(raw), BIT(SMM_CLI_DUMP), 0, 0, 0 },
 	{ "blocks", NULL, "list the live blocks too", K_BOOL, AT(blocks), BIT(SMM_CLI_DUMP), 0, 0, 0 },
-	{ "admin-token-file", "PATH", "file holding the admin token (default $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file), BIT(SMM_CLI_RESET) | BIT(SMM_CLI_DEMO), 0, 0, 0 },
+	{ "admin-token-file", "PATH", "file holding the admin token (default $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file), BIT(SMM_CLI_RESET) | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_FREE), 0, 0, 0 },
 	{ "threads", "N", "request threads, ids 0..N-1 (default 10)", K_COUNT, AT(threads), BIT(SMM_CLI_DEMO), 0, SMM_CLI_MAX_THREADS, 0 },
 	{ "threads", "N", "client threads, each running its share of the connections (default 2)", K_COUNT, AT(threads), BIT(SMM_CLI_LOAD), 0, SMM_CLI_MAX_THREADS, 0 },
 	{ "seed", "N", "seed for the sizes the threads ask for: the same seed asks the same sizes", K_U64, AT(seed), BIT(SMM_CLI_DEMO), 0, 0, 0 },
@@ -77,13 +84,14 @@ static const struct {
 } cmds[SMM_CLI_NCMDS] = {
 	[SMM_CLI_NONE] = { "", "COMMAND [OPTION]...", "Talk to an smm-server: the seed's demo, single requests and load runs.", NULL },
 	[SMM_CLI_PING] = { "ping", "[OPTION]...", "Check that the server answers.", NULL },
-	[SMM_CLI_MALLOC] = { "malloc", "--size N [--id N] [OPTION]...", "Allocate a block (the seed's my_malloc).", "Prints its address, size, owner id and key; fill and free need the key." },
+	[SMM_CLI_MALLOC] = { "malloc", "--size N [--id N] [--ttl MS] [--scope SCOPE] [OPTION]...", "Allocate a block (the seed's my_malloc).", "Prints its address, size, owner id and key; fill and free need the key.\nA block with --scope connection is freed as soon as this command exits." },
 	[SMM_CLI_FILL] = { "fill", "--addr N --key HEX [--char C] [OPTION]...", "Write a character into every byte of a block.", NULL },
-	[SMM_CLI_FREE] = { "free", "--addr N --key HEX [OPTION]...", "Free a block.", NULL },
+	[SMM_CLI_FREE] = { "free", "--addr N [--key HEX | --admin-token-file PATH] [OPTION]...", "Free a block.", "Without --key it is the operator's free, by the admin token." },
 	[SMM_CLI_DUMP] = { "dump", "[--offset N] [--length N] [--raw] [--blocks] [OPTION]...", "Show the memory.", "Rows of 50 bytes led by the address of the first. Bytes of a live block that\nstill hold the filler (allocated, never filled) show as ':', explained by a\nline under the map. One colour per owner with --color." },
 	[SMM_CLI_STATS] = { "stats", "[OPTION]...", "Show the server's counters.", NULL },
 	[SMM_CLI_RESET] = { "reset", "[--admin-token-file PATH] [OPTION]...", "Free every block (admin).", NULL },
-	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [OPTION]...", "The seed's program over TCP.", "N threads each send {\"op\":\"my_malloc\",...} for a random block at once, then\nfill it with their id, or print 'Thread <id>: Not enough memory'; then the\nmemory and each thread's thread_message (its address, or -1). --seed repeats\nthe sizes; which threads are denied depends on the order the requests reach\nthe server. Exit 0 however many were denied." },
+	[SMM_CLI_RENEW] = { "renew", "--addr N --key HEX --ttl MS [OPTION]...", "Move a block's lease to end MS ms from now.", NULL },
+	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [--ttl MS] [OPTION]...", "The seed's program over TCP.", "N threads each send {\"op\":\"my_malloc\",...} for a random block at once, then\nfill it with their id, or print 'Thread <id>: Not enough memory'; then the\nmemory and each thread's thread_message (its address, or -1). --seed repeats\nthe sizes; which threads are denied depends on the order the requests reach\nthe server. Exit 0 however many were denied." },
 	[SMM_CLI_LOAD] = { "load", "[--connections C] [--threads T] [--duration S | --requests N] [--pipeline P] [OPTION]...", "Load run: requests/s, latency percentiles, errors.", "Each unit of work is malloc then free of the same block (or one ping). A\nprogress line a second on stderr when it is a terminal; --json for scripts.\nInterrupted (Ctrl-C, or the server went away), it prints the summary of what\nit measured so far, marked interrupted, and exits 130 or 2." },
 };
 
@@ -215,6 +223,17 @@ static int apply(struct smm_cli *cli, const struct flag *f, const char *v)
 		return 0;
 	case K_COLOR:
 		return parse_color(v, &cli->color);
+	case K_TTL:
+		if (parse_u64(v, false, &n) < 0 || n > SMM_PROTO_MAX_TTL)
+			return -1;
+		cli->ttl_ms = n;
+		cli->has_ttl = true;
+		return 0;
+	case K_SCOPE:
+		if (strcmp(v, "connection") && strcmp(v, "server"))
+			return -1;
+		cli->conn_scope = strcmp(v, "connection") == 0;
+		return 0;
 	}
 	return -1;
 }
@@ -302,6 +321,11 @@ static int check_flags(const struct smm_cli *cli, const bool *seen, char *err, s
 static int finish(struct smm_cli *cli, const bool *seen, char *err, size_t errlen)
 {
 	cli->has_seed = seen[first_row("seed")];
+	cli->has_key = seen[first_row("key")];
+	if (cli->has_ttl && cli->ttl_ms == 0 && cli->cmd != SMM_CLI_RENEW) {
+		snprintf(err, errlen, "--ttl must be at least 1 (only renew takes 0)");
+		return -1;
+	}
 	if (cli->cmd == SMM_CLI_MALLOC && cli->size_min != cli->size_max) {
 		snprintf(err, errlen, "malloc takes one --size, not a range");
 		return -1;

@@ -33,6 +33,7 @@ enum smm_cli_cmd {
 	SMM_CLI_DUMP,
 	SMM_CLI_STATS,
 	SMM_CLI_RESET,
+	SMM_CLI_RENEW,
 	SMM_CLI_DEMO,
 	SMM_CLI_LOAD,
 	SMM_CLI_NCMDS
@@ -58,6 +59,10 @@ struct smm_cli {
 	int64_t id;
 	uint64_t size_min, size_max; /* malloc: equal; load: the range */
 	uint64_t addr, key;
+	bool has_key;        /* free without --key is the operator's, by admin token */
+	uint64_t ttl_ms;     /* malloc, renew, load, demo: the lease; has_ttl says if given */
+	bool has_ttl;
+	bool conn_scope;     /* malloc --scope connection */
 	char fill_char;      /* 0: the owner's id character */
 	uint64_t offset, length; /* dump; length SMM_CLIENT_TO_END when absent */
 	bool raw, blocks;

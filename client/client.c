@@ -381,6 +381,15 @@ enum smm_client_status smm_client_malloc(struct smm_client *c, int64_t id, uint6
 	return smm_client_call(c, &req, rep);
 }
 
+enum smm_client_status smm_client_renew(struct smm_client *c, uint64_t addr, uint64_t key,
+					uint64_t ttl_ms, struct smm_reply *rep)
+{
+	struct smm_request req = { .op = SMM_OP_RENEW, .addr = addr, .key = key,
+				   .has_ttl = true, .ttl_ms = ttl_ms };
+
+	return smm_client_call(c, &req, rep);
+}
+
 enum smm_client_status smm_client_fill(struct smm_client *c, uint64_t addr, uint64_t key,
 				       char ch, struct smm_reply *rep)
 {

@@ -79,6 +79,12 @@ enum smm_client_status smm_client_ping(struct smm_client *c, struct smm_reply *r
 enum smm_client_status smm_client_malloc(struct smm_client *c, int64_t id, uint64_t size,
 					 struct smm_reply *rep);
 
+/* smm_client_renew moves the lease of the block at addr to end ttl_ms
+ * from now (0: no lease); malloc with a lease is smm_client_call with
+ * req.has_ttl and req.ttl_ms set. */
+enum smm_client_status smm_client_renew(struct smm_client *c, uint64_t addr, uint64_t key,
+					uint64_t ttl_ms, struct smm_reply *rep);
+
 /* smm_client_fill writes ch into every byte of the block at addr (ch 0:
  * the owner's id character, as the seed's threads do). */
 enum smm_client_status smm_client_fill(struct smm_client *c, uint64_t addr, uint64_t key,

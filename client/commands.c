@@ -13,7 +13,7 @@ static int build(const struct smm_cli *cli, struct smm_request *req, char *err, 
 		[SMM_CLI_PING] = SMM_OP_PING, [SMM_CLI_MALLOC] = SMM_OP_MALLOC,
 		[SMM_CLI_FILL] = SMM_OP_FILL, [SMM_CLI_FREE] = SMM_OP_FREE,
 		[SMM_CLI_DUMP] = SMM_OP_DUMP, [SMM_CLI_STATS] = SMM_OP_STATS,
-		[SMM_CLI_RESET] = SMM_OP_RESET,
+		[SMM_CLI_RESET] = SMM_OP_RESET, [SMM_CLI_RENEW] = SMM_OP_RENEW,
 	};
 
 	memset(req, 0, sizeof *req);
@@ -27,7 +27,12 @@ static int build(const struct smm_cli *cli, struct smm_request *req, char *err, 
 	req->has_length = cli->length != SMM_CLIENT_TO_END;
 	req->length = req->has_length ? cli->length : 0;
 	req->blocks = cli->blocks;
-	if (req->op != SMM_OP_RESET)
+	req->has_ttl = cli->has_ttl;
+	req->ttl_ms = cli->ttl_ms;
+	req->conn_scope = cli->conn_scope;
+	/* free without --key is the operator's free, by the admin token. */
+	req->has_token = req->op == SMM_OP_FREE && !cli->has_key;
+	if (req->op != SMM_OP_RESET && !req->has_token)
 		return 0;
 	if (smm_cli_admin_token(cli, req->token, err, errlen) < 0)
 		return -1;
@@ -45,8 +50,18 @@ static void show(const struct smm_cli *cli, const struct smm_reply *rep, bool co
 		break;
 	case SMM_CLI_MALLOC:
 		smm_key_format(rep->key, key);
-		fprintf(out, "addr=%llu size=%llu id=%lld key=%s\n", (unsigned long long)rep->addr,
+		fprintf(out, "addr=%llu size=%llu id=%lld key=%s", (unsigned long long)rep->addr,
 			(unsigned long long)rep->size, (long long)rep->id, key);
+		if (rep->has_ttl)
+			fprintf(out, " ttl_ms=%llu", (unsigned long long)rep->ttl_ms);
+		fputc('\n', out);
+		break;
+	case SMM_CLI_RENEW:
+		if (rep->ttl_ms)
+			fprintf(out, "lease of addr %llu ends in %llu ms\n",
+				(unsigned long long)rep->addr, (unsigned long long)rep->ttl_ms);
+		else
+			fprintf(out, "addr %llu has no lease\n", (unsigned long long)rep->addr);
 		break;
 	case SMM_CLI_FILL:
 	case SMM_CLI_FREE:

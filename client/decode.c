@@ -43,6 +43,13 @@ static int get_i64(const cJSON *obj, const char *name, int64_t *out, struct smm_
 	return 0;
 }
 
+/* get_ttl reads the optional "ttl_ms" of obj. */
+static int get_ttl(const cJSON *obj, uint64_t *ttl, bool *has, struct smm_reply *rep)
+{
+	*has = cJSON_GetObjectItemCaseSensitive(obj, "ttl_ms") != NULL;
+	return *has ? get_u64(obj, "ttl_ms", ttl, rep) : 0;
+}
+
 static int decode_error(const cJSON *obj, struct smm_reply *rep)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "error");
@@ -74,9 +81,11 @@ static int decode_blocks(const cJSON *arr, struct smm_reply *rep)
 		return bad(rep, "out of memory for", "blocks");
 	cJSON_ArrayForEach(b, arr) {
 		struct smm_block_info *bi = &rep->blocks[i];
+		const cJSON *scope = cJSON_GetObjectItemCaseSensitive(b, "scope");
 		if (get_u64(b, "addr", &bi->addr, rep) < 0 || get_u64(b, "size", &bi->size, rep) < 0 ||
-		    get_i64(b, "id", &bi->id, rep) < 0)
+		    get_i64(b, "id", &bi->id, rep) < 0 || get_ttl(b, &bi->ttl_ms, &bi->has_ttl, rep) < 0)
 			return -1;
+		bi->conn_scope = cJSON_IsString(scope) && strcmp(scope->valuestring, "connection") == 0;
 		rep->nblocks = ++i;
 	}
 	return 0;
@@ -113,6 +122,7 @@ static int decode_stats(const cJSON *obj, struct smm_reply *rep, char *policy)
 		F(free_extents), F(granted), F(denied), F(requests), F(connections),
 		F(queue_depth), F(uptime_ms), F(bad_requests), F(too_large),
 		F(rejected_connections), F(output_paused), F(idle_closed), F(accept_paused),
+		F(leases), F(expired), F(released_on_close),
 #undef F
 	};
 	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(obj, "policy");
@@ -141,7 +151,13 @@ static int decode_ok(enum smm_op op, const cJSON *obj, struct smm_reply *rep, ch
 		if (!cJSON_IsString(key) ||
 		    smm_key_parse(key->valuestring, strlen(key->valuestring), &rep->key) < 0)
 			return bad(rep, "missing key", "key");
-		return 0;
+		return get_ttl(obj, &rep->ttl_ms, &rep->has_ttl, rep);
+	case SMM_OP_RENEW:
+		if (get_ttl(obj, &rep->ttl_ms, &rep->has_ttl, rep) < 0)
+			return -1;
+		if (!rep->has_ttl)
+			return bad(rep, "missing number", "ttl_ms");
+		__attribute__((fallthrough)); /* and addr, size as fill and free */
 	case SMM_OP_FILL:
 	case SMM_OP_FREE:
 		if (get_u64(obj, "addr", &rep->addr, rep) < 0)

@@ -41,6 +41,11 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct smm_client *c = NULL;
 	struct smm_reply rep = { 0 };
+	/* The seed's threads call my_malloc: its name goes on the wire, with
+	 * --ttl's lease when asked. */
+	struct smm_request req = { .op = SMM_OP_MALLOC, .my_malloc = true, .id = w->id,
+				   .size = w->size, .has_ttl = w->cli->has_ttl,
+				   .ttl_ms = w->cli->ttl_ms };
 	enum smm_client_status st;
 
 	w->thread_message = -1;
@@ -51,9 +56,7 @@ static void *worker_main(void *arg)
 	}
 	if (w->trace.out)
 		smm_client_trace(c, smm_render_trace_cb, &w->trace);
-	/* The seed's threads call my_malloc: its name goes on the wire. */
-	st = smm_client_call(c, &(struct smm_request){ .op = SMM_OP_MALLOC, .my_malloc = true,
-						       .id = w->id, .size = w->size }, &rep);
+	st = smm_client_call(c, &req, &rep);
 	if (st == SMM_CLIENT_EREPLY && rep.err == SMM_ERR_NO_MEMORY) {
 		fprintf(w->out, "Thread %d: Not enough memory\n", w->id);
 		goto out;

@@ -106,6 +106,8 @@ static int start_unit(struct lthread *t, struct lconn *lc, size_t i, uint64_t no
 	if (req.op == SMM_OP_MALLOC) {
 		req.id = (int64_t)(i % (uint64_t)SMM_PROTO_MAX_ID);
 		req.size = cli->size_min + next_rand(&t->rng) % (cli->size_max - cli->size_min + 1);
+		req.has_ttl = cli->has_ttl;
+		req.ttl_ms = cli->ttl_ms;
 	}
 	if (smm_client_send(lc->c, &req, i) < 0)
 		return fail(t, "out of memory queueing a request");

@@ -113,8 +113,11 @@ void smm_render_blocks(FILE *out, const struct smm_reply *rep)
 	fprintf(out, "%10s %10s %10s  %s\n", "addr", "size", "id", "char");
 	for (size_t i = 0; i < rep->nblocks; i++) {
 		const struct smm_block_info *b = &rep->blocks[i];
-		fprintf(out, "%10llu %10llu %10lld  %c\n", (unsigned long long)b->addr,
+		fprintf(out, "%10llu %10llu %10lld  %c", (unsigned long long)b->addr,
 			(unsigned long long)b->size, (long long)b->id, smm_id_char(b->id));
+		if (b->has_ttl)
+			fprintf(out, "  ttl_ms=%llu", (unsigned long long)b->ttl_ms);
+		fputs(b->conn_scope ? "  scope=connection\n" : "\n", out);
 	}
 	fprintf(out, "%zu block%s\n", rep->nblocks, rep->nblocks == 1 ? "" : "s");
 }
@@ -130,7 +133,8 @@ void smm_render_stats(FILE *out, const struct smm_stats *s)
 		{ "uptime_ms", s->uptime_ms }, { "bad_requests", s->bad_requests },
 		{ "too_large", s->too_large }, { "rejected_connections", s->rejected_connections },
 		{ "output_paused", s->output_paused }, { "idle_closed", s->idle_closed },
-		{ "accept_paused", s->accept_paused },
+		{ "accept_paused", s->accept_paused }, { "leases", s->leases },
+		{ "expired", s->expired }, { "released_on_close", s->released_on_close },
 	};
 
 	fprintf(out, "%-21s %s\n", "policy", s->policy ? s->policy : "");

@@ -25,7 +25,7 @@ static const char *const err_texts[SMM_ERR_COUNT] = {
 };
 
 static const char *const op_names[] = {
-	"ping", "malloc", "fill", "free", "dump", "stats", "reset", "stop",
+	"ping", "malloc", "fill", "free", "dump", "stats", "reset", "renew", "stop", "release",
 };
 
 const char *smm_err_name(enum smm_err err)

@@ -34,6 +34,8 @@
 #define SMM_PROTO_MAX_DUMP_BLOCKS 16384u
 /* Bytes one listed block takes in a dump reply, at most. */
 #define SMM_PROTO_DUMP_BLOCK_BYTES 64u
+/* Longest lease a request may ask for: 30 days, in milliseconds. */
+#define SMM_PROTO_MAX_TTL 2592000000ULL
 /* Default and hard bounds for the server's line limit. */
 #define SMM_PROTO_DEFAULT_MAX_LINE 65536
 /* Human error messages are cut to this length. */
@@ -47,7 +49,9 @@ enum smm_op {
 	SMM_OP_DUMP,
 	SMM_OP_STATS,
 	SMM_OP_RESET,
-	SMM_OP_STOP, /* internal: never parsed from the wire; ends the allocator thread */
+	SMM_OP_RENEW,
+	SMM_OP_STOP,    /* internal: never parsed from the wire; ends the allocator thread */
+	SMM_OP_RELEASE, /* internal: connection conn closed; free its connection-scoped blocks */
 };
 
 /* Error codes, in the order PROTOCOL.md lists them. SMM_ERR_NONE is success. */
@@ -81,16 +85,21 @@ struct smm_request {
 	int64_t id;        /* malloc: owner id, 0..SMM_PROTO_MAX_ID */
 	bool my_malloc;    /* malloc: named by the seed's word "my_malloc" */
 	uint64_t size;     /* malloc: bytes, >= 1 */
-	uint64_t addr;     /* fill, free: block start */
-	uint64_t key;      /* fill, free: the block's key */
+	uint64_t addr;     /* fill, free, renew: block start */
+	uint64_t key;      /* fill, free, renew: the block's key */
+	uint64_t ttl_ms;   /* malloc, renew: lease length; has_ttl says if given */
+	bool has_ttl;
+	bool conn_scope;   /* malloc: "scope":"connection" */
+	bool has_token;    /* free: by the admin token instead of the key */
 	char fill_char;    /* fill: explicit character, 0 when absent */
 	uint64_t offset;   /* dump: window start */
 	uint64_t length;   /* dump: window length; has_length says if given */
 	bool has_length;
 	bool blocks;       /* dump: list blocks too */
-	char token[SMM_PROTO_MAX_TOKEN + 1]; /* reset: admin token, NUL-terminated */
+	char token[SMM_PROTO_MAX_TOKEN + 1]; /* reset, free: admin token, NUL-terminated */
 	size_t token_len;
 	char *tag;         /* the "tag" value as compact JSON, malloc'd, or NULL */
+	uint64_t conn;     /* never on the wire: the server's id of the sending connection */
 };
 
 /* One live block as reported by dump. Keys are never reported. */
@@ -98,6 +107,9 @@ struct smm_block_info {
 	uint64_t addr;
 	uint64_t size;
 	int64_t id;
+	uint64_t ttl_ms;  /* lease time left, when has_ttl */
+	bool has_ttl;
+	bool conn_scope;  /* freed when its connection closes */
 };
 
 /* Counters reported by stats. The allocator thread fills the arena part,
@@ -105,6 +117,7 @@ struct smm_block_info {
 struct smm_stats {
 	uint64_t memory_size, used, free, largest_free, blocks, free_extents;
 	uint64_t granted, denied;
+	uint64_t leases, expired, released_on_close;
 	const char *policy; /* static storage */
 	uint64_t requests, connections, queue_depth, uptime_ms;
 	uint64_t bad_requests, too_large, rejected_connections;
@@ -115,9 +128,11 @@ struct smm_stats {
 struct smm_reply {
 	enum smm_err err;
 	char message[SMM_PROTO_MAX_MESSAGE]; /* for errors; empty = default text */
-	uint64_t addr, size;                 /* malloc, fill, free */
+	uint64_t addr, size;                 /* malloc, fill, free, renew */
 	int64_t id;                          /* malloc */
 	uint64_t key;                        /* malloc */
+	uint64_t ttl_ms;                     /* malloc, renew: the lease, when has_ttl */
+	bool has_ttl;
 	/* dump: memory[0..length) is the window [offset, offset+length) of an
 	 * arena of memory_size bytes; malloc'd, owned by the reply. */
 	char *memory;

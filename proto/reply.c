@@ -35,9 +35,12 @@ static void format_dump(const struct smm_reply *rep, struct smm_buf *out)
 	smm_buf_adds(out, ",\"blocks\":[");
 	for (size_t i = 0; i < rep->nblocks; i++) {
 		const struct smm_block_info *b = &rep->blocks[i];
-		smm_buf_addf(out, "%s{\"addr\":%llu,\"size\":%llu,\"id\":%lld}", i ? "," : "",
+		smm_buf_addf(out, "%s{\"addr\":%llu,\"size\":%llu,\"id\":%lld", i ? "," : "",
 			     (unsigned long long)b->addr, (unsigned long long)b->size,
 			     (long long)b->id);
+		if (b->has_ttl)
+			smm_buf_addf(out, ",\"ttl_ms\":%llu", (unsigned long long)b->ttl_ms);
+		smm_buf_adds(out, b->conn_scope ? ",\"scope\":\"connection\"}" : "}");
 	}
 	smm_buf_addc(out, ']');
 }
@@ -57,7 +60,8 @@ static void format_stats(const struct smm_stats *s, struct smm_buf *out)
 		     ",\"policy\":\"%s\",\"requests\":%llu,\"granted\":%llu,\"denied\":%llu"
 		     ",\"connections\":%llu,\"queue_depth\":%llu,\"uptime_ms\":%llu"
 		     ",\"bad_requests\":%llu,\"too_large\":%llu,\"rejected_connections\":%llu"
-		     ",\"output_paused\":%llu,\"idle_closed\":%llu,\"accept_paused\":%llu",
+		     ",\"output_paused\":%llu,\"idle_closed\":%llu,\"accept_paused\":%llu"
+		     ",\"leases\":%llu,\"expired\":%llu,\"released_on_close\":%llu",
 		     (unsigned long long)s->memory_size, (unsigned long long)s->used,
 		     (unsigned long long)s->free, (unsigned long long)s->largest_free,
 		     (unsigned long long)s->blocks, (unsigned long long)s->free_extents,
@@ -68,7 +72,8 @@ static void format_stats(const struct smm_stats *s, struct smm_buf *out)
 		     (unsigned long long)s->bad_requests, (unsigned long long)s->too_large,
 		     (unsigned long long)s->rejected_connections,
 		     (unsigned long long)s->output_paused, (unsigned long long)s->idle_closed,
-		     (unsigned long long)s->accept_paused);
+		     (unsigned long long)s->accept_paused, (unsigned long long)s->leases,
+		     (unsigned long long)s->expired, (unsigned long long)s->released_on_close);
 }
 
 static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_buf *out)
@@ -85,6 +90,7 @@ static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_bu
 		break;
 	case SMM_OP_FILL:
 	case SMM_OP_FREE:
+	case SMM_OP_RENEW:
 		smm_buf_addf(out, ",\"addr\":%llu,\"size\":%llu",
 			     (unsigned long long)rep->addr, (unsigned long long)rep->size);
 		break;
@@ -100,6 +106,8 @@ static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_bu
 	default:
 		break;
 	}
+	if (rep->has_ttl)
+		smm_buf_addf(out, ",\"ttl_ms\":%llu", (unsigned long long)rep->ttl_ms);
 }
 
 void smm_reply_format(enum smm_op op, const char *tag, const struct smm_reply *rep,

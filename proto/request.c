@@ -14,7 +14,7 @@
  * would otherwise depend on the parser. Unknown fields are ignored. */
 static const char *const known_fields[] = {
 	"op", "id", "size", "addr", "key", "char", "offset", "length",
-	"blocks", "token", "tag",
+	"blocks", "token", "tag", "ttl_ms", "scope",
 };
 
 /* utf8_len returns the length of the valid UTF-8 sequence at s[0..n), or
@@ -99,6 +99,13 @@ static int check_duplicates(const cJSON *obj, struct smm_reply *err)
 	return 0;
 }
 
+/* has_field says whether obj has field name, spelt exactly: cJSON's
+ * HasObjectItem ignores case, which the readers below do not. */
+static int has_field(const cJSON *obj, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, name) != NULL;
+}
+
 /* get_uint reads integer field name into *out. A missing optional field
  * leaves *out alone. The value must be integral and within [min, max]. */
 static int get_uint(const cJSON *obj, const char *name, uint64_t min, uint64_t max,
@@ -175,7 +182,7 @@ static int get_dump(const cJSON *obj, struct smm_request *req, struct smm_reply 
 
 	if (get_uint(obj, "offset", 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
 		return -1;
-	req->has_length = cJSON_HasObjectItem(obj, "length");
+	req->has_length = has_field(obj, "length");
 	if (get_uint(obj, "length", 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
 		return -1;
 	if (b && !cJSON_IsBool(b))
@@ -190,6 +197,7 @@ static const struct { const char *name; enum smm_op op; } ops[] = {
 	{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
 	{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
 	{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
+	{ "renew", SMM_OP_RENEW },
 };
 
 /* Longest op name echoed back in an unknown_op message; longer ones are cut. */
@@ -226,24 +234,75 @@ static int get_op(const cJSON *obj, enum smm_op *op, bool *my_malloc, struct smm
 	return unknown_op(v->valuestring, err);
 }
 
-static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+/* get_ttl reads "ttl_ms": from min (1 for malloc, 0 for renew: no lease)
+ * to SMM_PROTO_MAX_TTL. */
+static int get_ttl(const cJSON *obj, uint64_t min, int required, struct smm_request *req,
+		   struct smm_reply *err)
+{
+	req->has_ttl = has_field(obj, "ttl_ms");
+	return get_uint(obj, "ttl_ms", min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
+}
+
+static int get_scope(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "scope");
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) ||
+	    (strcmp(v->valuestring, "connection") && strcmp(v->valuestring, "server")))
+		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
+				      "\"scope\" must be \"connection\" or \"server\"");
+	req->conn_scope = strcmp(v->valuestring, "connection") == 0;
+	return 0;
+}
+
+static int get_malloc(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
 {
 	uint64_t id = 0;
 
+	if (get_uint(obj, "id", 0, SMM_PROTO_MAX_ID, 0, &id, err) < 0)
+		return -1;
+	req->id = (int64_t)id;
+	if (get_uint(obj, "size", 1, SMM_PROTO_MAX_INT, 1, &req->size, err) < 0 ||
+	    get_ttl(obj, 1, 0, req, err) < 0)
+		return -1;
+	return get_scope(obj, req, err);
+}
+
+/* get_free reads a free by key, or by the admin token (the operator's
+ * free) when "token" is given instead. */
+static int get_free(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+{
+	int has_key = has_field(obj, "key");
+
+	if (get_uint(obj, "addr", 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
+		return -1;
+	if (!has_field(obj, "token"))
+		return get_key(obj, &req->key, err);
+	if (has_key)
+		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
+				      "give \"key\" or \"token\", not both");
+	req->has_token = true;
+	return get_token(obj, req, err);
+}
+
+static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+{
 	switch (req->op) {
 	case SMM_OP_MALLOC:
-		if (get_uint(obj, "id", 0, SMM_PROTO_MAX_ID, 0, &id, err) < 0)
-			return -1;
-		req->id = (int64_t)id;
-		return get_uint(obj, "size", 1, SMM_PROTO_MAX_INT, 1, &req->size, err);
+		return get_malloc(obj, req, err);
 	case SMM_OP_FILL:
 		if (get_char(obj, &req->fill_char, err) < 0)
 			return -1;
-		__attribute__((fallthrough)); /* fill and free both name a block */
-	case SMM_OP_FREE:
-		if (get_uint(obj, "addr", 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
+		__attribute__((fallthrough)); /* fill, free and renew all name a block */
+	case SMM_OP_RENEW:
+		if (get_uint(obj, "addr", 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0 ||
+		    get_key(obj, &req->key, err) < 0)
 			return -1;
-		return get_key(obj, &req->key, err);
+		return req->op == SMM_OP_RENEW ? get_ttl(obj, 0, 1, req, err) : 0;
+	case SMM_OP_FREE:
+		return get_free(obj, req, err);
 	case SMM_OP_DUMP:
 		return get_dump(obj, req, err);
 	case SMM_OP_RESET:
@@ -324,9 +383,18 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 	case SMM_OP_MALLOC:
 		smm_buf_addf(out, ",\"id\":%lld,\"size\":%llu", (long long)req->id,
 			     (unsigned long long)req->size);
+		if (req->conn_scope)
+			smm_buf_adds(out, ",\"scope\":\"connection\"");
 		break;
-	case SMM_OP_FILL:
 	case SMM_OP_FREE:
+		if (req->has_token) {
+			smm_buf_addf(out, ",\"addr\":%llu,\"token\":", (unsigned long long)req->addr);
+			smm_buf_add_json_string(out, req->token, req->token_len);
+			break;
+		}
+		__attribute__((fallthrough)); /* by key, as fill and renew */
+	case SMM_OP_FILL:
+	case SMM_OP_RENEW:
 		smm_key_format(req->key, key);
 		smm_buf_addf(out, ",\"addr\":%llu,\"key\":\"%s\"",
 			     (unsigned long long)req->addr, key);
@@ -349,6 +417,8 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 	default:
 		break;
 	}
+	if (req->has_ttl && (req->op == SMM_OP_MALLOC || req->op == SMM_OP_RENEW))
+		smm_buf_addf(out, ",\"ttl_ms\":%llu", (unsigned long long)req->ttl_ms);
 	if (req->tag) {
 		smm_buf_adds(out, ",\"tag\":");
 		smm_buf_adds(out, req->tag);

@@ -1,6 +1,7 @@
 /* allocator.h — the allocator thread: the seed's server thread. It alone
  * touches the arena. It takes every queued job in one go, answers each,
- * hands the batch back and wakes the event loop once per batch. */
+ * hands the batch back and wakes the event loop once per batch. Between
+ * batches it frees blocks whose lease ended, waking for the earliest. */
 #ifndef SMM_ALLOCATOR_H
 #define SMM_ALLOCATOR_H
 

@@ -15,14 +15,16 @@
 
 #include "blocks.h"
 #include "keys.h"
+#include "leases.h"
 
 struct smm_arena {
-	uint64_t size, used, granted, denied;
+	uint64_t size, used, granted, denied, expired, released_on_close;
 	char filler;
 	char *bytes;
 	const struct smm_policy_ops *ops;
 	struct smm_policy *policy;
 	struct smm_blocks *blocks;
+	struct smm_leases *leases;
 	struct smm_keys keys;
 };
 
@@ -52,7 +54,8 @@ struct smm_arena *smm_arena_new(const struct smm_arena_config *cfg, char *err, s
 	}
 	a->policy = a->ops->create(cfg->size, cfg->align);
 	a->blocks = smm_blocks_new();
-	if (!a->policy || !a->blocks)
+	a->leases = smm_leases_new();
+	if (!a->policy || !a->blocks || !a->leases)
 		goto oom;
 	return a;
 oom:
@@ -71,6 +74,7 @@ void smm_arena_destroy(struct smm_arena *a)
 	if (a->policy)
 		a->ops->destroy(a->policy);
 	smm_blocks_destroy(a->blocks);
+	smm_leases_destroy(a->leases);
 	free(a);
 }
 
@@ -91,9 +95,7 @@ static void scrub(struct smm_arena *a, uint64_t addr, uint64_t len)
 
 static void describe(const struct smm_block *b, struct smm_block_info *out)
 {
-	out->addr = b->addr;
-	out->size = b->size;
-	out->id = b->id;
+	*out = (struct smm_block_info){ .addr = b->addr, .size = b->size, .id = b->id };
 }
 
 enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
@@ -142,6 +144,16 @@ enum smm_err smm_arena_fill(struct smm_arena *a, uint64_t addr, uint64_t key, ch
 	return SMM_ERR_NONE;
 }
 
+/* drop frees block b, which lookup or smm_blocks_find just found. */
+static void drop(struct smm_arena *a, const struct smm_block *b)
+{
+	scrub(a, b->addr, b->size);
+	a->ops->release(a->policy, b->addr, b->size);
+	a->used -= b->size;
+	smm_blocks_remove(a->blocks, b->addr);
+	smm_leases_drop(a->leases, b->addr);
+}
+
 enum smm_err smm_arena_release(struct smm_arena *a, uint64_t addr, uint64_t key,
 			       struct smm_block_info *out)
 {
@@ -151,10 +163,18 @@ enum smm_err smm_arena_release(struct smm_arena *a, uint64_t addr, uint64_t key,
 	if (e != SMM_ERR_NONE)
 		return e;
 	describe(&b, out);
-	scrub(a, b.addr, b.size);
-	a->ops->release(a->policy, b.addr, b.size);
-	a->used -= b.size;
-	smm_blocks_remove(a->blocks, addr);
+	drop(a, &b);
+	return SMM_ERR_NONE;
+}
+
+enum smm_err smm_arena_evict(struct smm_arena *a, uint64_t addr, struct smm_block_info *out)
+{
+	struct smm_block b;
+
+	if (smm_blocks_find(a->blocks, addr, &b) < 0)
+		return SMM_ERR_BAD_ADDR;
+	describe(&b, out);
+	drop(a, &b);
 	return SMM_ERR_NONE;
 }
 
@@ -164,8 +184,73 @@ uint64_t smm_arena_reset(struct smm_arena *a)
 
 	scrub(a, 0, a->size);
 	smm_blocks_clear(a->blocks);
+	smm_leases_clear(a->leases);
 	a->ops->reset(a->policy);
 	a->used = 0;
+	return n;
+}
+
+int smm_arena_set_terms(struct smm_arena *a, uint64_t addr, uint64_t deadline, uint64_t conn)
+{
+	return smm_leases_add(a->leases, addr, deadline, conn);
+}
+
+enum smm_err smm_arena_renew(struct smm_arena *a, uint64_t addr, uint64_t key,
+			     uint64_t deadline, struct smm_block_info *out)
+{
+	struct smm_block b;
+	enum smm_err e = lookup(a, addr, key, &b);
+
+	if (e != SMM_ERR_NONE)
+		return e;
+	if (smm_leases_renew(a->leases, addr, deadline) < 0)
+		return SMM_ERR_BUSY;
+	describe(&b, out);
+	return SMM_ERR_NONE;
+}
+
+int smm_arena_terms(const struct smm_arena *a, uint64_t addr, uint64_t *deadline,
+		    uint64_t *conn)
+{
+	return smm_leases_get(a->leases, addr, deadline, conn);
+}
+
+uint64_t smm_arena_next_deadline(const struct smm_arena *a)
+{
+	return smm_leases_next(a->leases);
+}
+
+/* free_at frees the block at addr, which the lease table just gave up. */
+static void free_at(struct smm_arena *a, uint64_t addr)
+{
+	struct smm_block b;
+
+	if (smm_blocks_find(a->blocks, addr, &b) == 0)
+		drop(a, &b);
+}
+
+size_t smm_arena_expire(struct smm_arena *a, uint64_t now, size_t max)
+{
+	size_t n = 0;
+	uint64_t addr;
+
+	while (n < max && smm_leases_pop_due(a->leases, now, &addr)) {
+		free_at(a, addr);
+		n++;
+	}
+	a->expired += n;
+	return n;
+}
+
+uint64_t smm_arena_release_conn(struct smm_arena *a, uint64_t conn)
+{
+	uint64_t n = 0, addr;
+
+	while (smm_leases_pop_conn(a->leases, conn, &addr)) {
+		free_at(a, addr);
+		n++;
+	}
+	a->released_on_close += n;
 	return n;
 }
 
@@ -179,6 +264,9 @@ void smm_arena_stats(const struct smm_arena *a, struct smm_stats *st)
 	st->free_extents = a->ops->free_extents(a->policy);
 	st->granted = a->granted;
 	st->denied = a->denied;
+	st->leases = smm_leases_count(a->leases);
+	st->expired = a->expired;
+	st->released_on_close = a->released_on_close;
 	st->policy = a->ops->name;
 }
 
@@ -247,5 +335,6 @@ struct smm_block_info *smm_arena_blocks(const struct smm_arena *a, uint64_t offs
 
 size_t smm_arena_metadata_bytes(const struct smm_arena *a)
 {
-	return smm_blocks_bytes(a->blocks) + a->ops->metadata_bytes(a->policy);
+	return smm_blocks_bytes(a->blocks) + smm_leases_bytes(a->leases) +
+	       a->ops->metadata_bytes(a->policy);
 }

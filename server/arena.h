@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leases.h"
 #include "policy.h"
 #include "proto.h"
 
@@ -40,16 +41,56 @@ enum smm_err smm_arena_fill(struct smm_arena *a, uint64_t addr, uint64_t key, ch
 			    struct smm_block_info *out);
 
 /* smm_arena_release frees the block at addr and scrubs its bytes back to
- * the filler. Errors as smm_arena_fill. */
+ * the filler, ending its terms. Errors as smm_arena_fill. */
 enum smm_err smm_arena_release(struct smm_arena *a, uint64_t addr, uint64_t key,
 			       struct smm_block_info *out);
+
+/* smm_arena_evict frees the block at addr whatever its key: the
+ * operator's free, authorised by the caller. Returns SMM_ERR_BAD_ADDR when
+ * no block starts at addr (arena unchanged). */
+enum smm_err smm_arena_evict(struct smm_arena *a, uint64_t addr, struct smm_block_info *out);
+
+/* Terms (see leases.h): deadlines are milliseconds on the caller's
+ * monotonic clock, SMM_LEASES_NEVER for none; conn is the owner
+ * connection's id, 0 for none. The arena keeps no clock: every call that
+ * depends on time takes now from its caller, so tests can feed a fake one. */
+
+/* smm_arena_set_terms gives the block just granted at addr a lease ending
+ * at deadline and/or the owner connection conn. Returns 0, or -1 when
+ * memory ran out (arena unchanged; the caller should free the block). */
+int smm_arena_set_terms(struct smm_arena *a, uint64_t addr, uint64_t deadline, uint64_t conn);
+
+/* smm_arena_renew moves the lease of the block at addr to deadline
+ * (SMM_LEASES_NEVER: no lease). Errors as smm_arena_fill, and
+ * SMM_ERR_BUSY when memory ran out (arena unchanged in every case). */
+enum smm_err smm_arena_renew(struct smm_arena *a, uint64_t addr, uint64_t key,
+			     uint64_t deadline, struct smm_block_info *out);
+
+/* smm_arena_terms sets the terms of the live block at addr and returns 0,
+ * or returns -1 when it has none. */
+int smm_arena_terms(const struct smm_arena *a, uint64_t addr, uint64_t *deadline,
+		    uint64_t *conn);
+
+/* smm_arena_next_deadline returns the earliest lease's deadline, or
+ * SMM_LEASES_NEVER. */
+uint64_t smm_arena_next_deadline(const struct smm_arena *a);
+
+/* smm_arena_expire frees, as free does, at most max blocks whose lease
+ * ended at or before now, earliest first, and returns how many. Bounded so
+ * that the caller can serve other requests between slices. */
+size_t smm_arena_expire(struct smm_arena *a, uint64_t now, size_t max);
+
+/* smm_arena_release_conn frees every block owned by connection conn and
+ * returns how many. */
+uint64_t smm_arena_release_conn(struct smm_arena *a, uint64_t conn);
 
 /* smm_arena_reset frees every block and scrubs the arena. Returns the
  * number of blocks freed. */
 uint64_t smm_arena_reset(struct smm_arena *a);
 
 /* smm_arena_stats fills the arena's part of *st (memory_size, used, free,
- * largest_free, blocks, free_extents, granted, denied, policy). */
+ * largest_free, blocks, free_extents, granted, denied, leases, expired,
+ * released_on_close, policy). */
 void smm_arena_stats(const struct smm_arena *a, struct smm_stats *st);
 
 /* smm_arena_size returns the arena's size in bytes. */

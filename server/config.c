@@ -10,7 +10,7 @@
 #include "proto.h"
 
 enum kind { K_STR, K_PORT, K_BYTES, K_COUNT, K_SECONDS, K_POLICY, K_CHAR, K_POW2,
-	    K_LEVEL, K_FORMAT };
+	    K_LEVEL, K_FORMAT, K_MS };
 
 struct setting {
 	const char *flag, *env, *meta, *help;
@@ -33,6 +33,8 @@ static const struct setting settings[] = {
 	{ "queue-depth", "SMM_QUEUE_DEPTH", "N", "requests in flight before reading pauses (default 65536)", K_COUNT, AT(queue_depth) },
 	{ "max-output", "SMM_MAX_OUTPUT", "BYTES", "unread reply bytes per connection before reading pauses (default 1M)", K_BYTES, AT(max_output) },
 	{ "idle-timeout", "SMM_IDLE_TIMEOUT", "SECONDS", "close connections idle this long, 0 never (default 0)", K_SECONDS, AT(idle_timeout) },
+	{ "default-ttl", "SMM_DEFAULT_TTL", "MS", "lease a malloc without ttl_ms gets, 0 none (default 0)", K_MS, AT(default_ttl) },
+	{ "max-ttl", "SMM_MAX_TTL", "MS", "longest lease a client may ask for, 0 no cap (default 0)", K_MS, AT(max_ttl) },
 	{ "drain-timeout", "SMM_DRAIN_TIMEOUT", "SECONDS", "on SIGTERM, wait this long for owed replies (default 10)", K_SECONDS, AT(drain_timeout) },
 	{ "log-level", "SMM_LOG_LEVEL", "LEVEL", "debug, info, warn or error (default info)", K_LEVEL, AT(log_level) },
 	{ "log-format", "SMM_LOG_FORMAT", "FORMAT", "text or json (default text)", K_FORMAT, AT(log_json) },
@@ -76,6 +78,11 @@ static int set_number(const struct setting *s, void *field, const char *v)
 		return 0;
 	case K_POW2:
 		if (n == 0 || (n & (n - 1)))
+			return -1;
+		*(uint64_t *)field = n;
+		return 0;
+	case K_MS:
+		if (n > SMM_PROTO_MAX_TTL)
 			return -1;
 		*(uint64_t *)field = n;
 		return 0;
@@ -192,6 +199,11 @@ int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, s
 		return -1;
 	if (cfg->queue_depth == 0) {
 		snprintf(err, errlen, "--queue-depth must be at least 1");
+		return -1;
+	}
+	if (cfg->max_ttl && cfg->default_ttl > cfg->max_ttl) {
+		snprintf(err, errlen, "--default-ttl %llu is over --max-ttl %llu",
+			 (unsigned long long)cfg->default_ttl, (unsigned long long)cfg->max_ttl);
 		return -1;
 	}
 	return 0;

@@ -20,6 +20,7 @@ struct smm_config {
 	uint64_t align;
 	char admin_token_file[4096];
 	size_t max_line, max_conns, queue_depth, max_output;
+	uint64_t default_ttl, max_ttl; /* ms; 0: none */
 	int idle_timeout;
 	int drain_timeout;
 	enum smm_log_level log_level;

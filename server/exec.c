@@ -34,7 +34,22 @@ static int list_blocks(struct smm_arena *a, uint64_t offset, uint64_t *len,
 	return 0;
 }
 
-static void run_dump(struct smm_arena *a, const struct smm_request *req, struct smm_reply *rep)
+/* add_terms marks the listed blocks' leases (time left) and scopes. */
+static void add_terms(const struct smm_arena *a, uint64_t now, struct smm_reply *rep)
+{
+	for (size_t i = 0; i < rep->nblocks; i++) {
+		struct smm_block_info *b = &rep->blocks[i];
+		uint64_t deadline, conn;
+		if (smm_arena_terms(a, b->addr, &deadline, &conn) < 0)
+			continue;
+		b->has_ttl = deadline != SMM_LEASES_NEVER;
+		b->ttl_ms = b->has_ttl && deadline > now ? deadline - now : 0;
+		b->conn_scope = conn != 0;
+	}
+}
+
+static void run_dump(struct smm_arena *a, const struct smm_request *req, uint64_t now,
+		     struct smm_reply *rep)
 {
 	uint64_t size = smm_arena_size(a), len;
 
@@ -55,6 +70,7 @@ static void run_dump(struct smm_arena *a, const struct smm_request *req, struct 
 		smm_reply_fail(rep, SMM_ERR_BUSY, "server out of memory for this dump");
 		return;
 	}
+	add_terms(a, now, rep);
 	smm_arena_read(a, req->offset, len, rep->memory);
 	rep->memory[len] = '\0';
 	rep->memory_size = size;
@@ -62,7 +78,32 @@ static void run_dump(struct smm_arena *a, const struct smm_request *req, struct 
 	rep->length = len;
 }
 
-void smm_exec_run(struct smm_arena *a, const struct smm_request *req, struct smm_reply *rep)
+static uint64_t deadline_of(const struct smm_request *req, uint64_t now)
+{
+	return req->has_ttl && req->ttl_ms ? now + req->ttl_ms : SMM_LEASES_NEVER;
+}
+
+/* run_malloc grants a block with the terms req asks for; a block whose
+ * terms cannot be stored is given back, so a grant is all or nothing. */
+static enum smm_err run_malloc(struct smm_arena *a, const struct smm_request *req,
+			       uint64_t now, struct smm_block_info *b, struct smm_reply *rep)
+{
+	enum smm_err e = smm_arena_alloc(a, req->id, req->size, b, &rep->key);
+
+	if (e != SMM_ERR_NONE || (!req->has_ttl && !req->conn_scope))
+		return e;
+	if (smm_arena_set_terms(a, b->addr, deadline_of(req, now),
+				req->conn_scope ? req->conn : 0) < 0) {
+		smm_arena_release(a, b->addr, rep->key, b);
+		return SMM_ERR_NO_MEMORY;
+	}
+	rep->has_ttl = req->has_ttl;
+	rep->ttl_ms = req->ttl_ms;
+	return SMM_ERR_NONE;
+}
+
+void smm_exec_run(struct smm_arena *a, const struct smm_request *req, uint64_t now,
+		  struct smm_reply *rep)
 {
 	struct smm_block_info b;
 	enum smm_err e = SMM_ERR_NONE;
@@ -70,16 +111,28 @@ void smm_exec_run(struct smm_arena *a, const struct smm_request *req, struct smm
 	memset(rep, 0, sizeof *rep);
 	switch (req->op) {
 	case SMM_OP_MALLOC:
-		e = smm_arena_alloc(a, req->id, req->size, &b, &rep->key);
+		e = run_malloc(a, req, now, &b, rep);
 		break;
 	case SMM_OP_FILL:
 		e = smm_arena_fill(a, req->addr, req->key, req->fill_char, &b);
 		break;
 	case SMM_OP_FREE:
-		e = smm_arena_release(a, req->addr, req->key, &b);
+		/* The caller has checked the admin token of an operator's free. */
+		if (req->has_token)
+			e = smm_arena_evict(a, req->addr, &b);
+		else
+			e = smm_arena_release(a, req->addr, req->key, &b);
 		break;
+	case SMM_OP_RENEW:
+		e = smm_arena_renew(a, req->addr, req->key, deadline_of(req, now), &b);
+		rep->has_ttl = true;
+		rep->ttl_ms = req->ttl_ms;
+		break;
+	case SMM_OP_RELEASE:
+		rep->freed = smm_arena_release_conn(a, req->conn);
+		return;
 	case SMM_OP_DUMP:
-		run_dump(a, req, rep);
+		run_dump(a, req, now, rep);
 		return;
 	case SMM_OP_STATS:
 		smm_arena_stats(a, &rep->stats);
@@ -90,8 +143,10 @@ void smm_exec_run(struct smm_arena *a, const struct smm_request *req, struct smm
 	default:
 		return;
 	}
-	if (e != SMM_ERR_NONE)
+	if (e != SMM_ERR_NONE) {
+		rep->has_ttl = false;
 		smm_reply_fail(rep, e, NULL);
+	}
 	else
 		set_block(rep, &b);
 }

@@ -66,6 +66,8 @@ static int open_listener(struct server *s, char *err, size_t errlen)
 				     .memory_size = s->cfg.memory,
 				     .idle_timeout = s->cfg.idle_timeout,
 				     .drain_timeout = s->cfg.drain_timeout,
+				     .default_ttl = s->cfg.default_ttl,
+				     .max_ttl = s->cfg.max_ttl,
 				     .admin_token = s->has_token ? s->token : NULL,
 				     .admin_token_len = s->token_len,
 				     .log = &s->log,

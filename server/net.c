@@ -10,7 +10,12 @@
  * flight to the allocator, while a connection has too many unread reply
  * bytes, and during shutdown. A connection whose peer vanished keeps its
  * memory until its last job returns from the allocator, since that thread
- * still holds pointers into it. */
+ * still holds pointers into it.
+ *
+ * A connection that took connection-scoped blocks sends, when it closes
+ * for whatever reason, a release job down the same queue as its requests:
+ * the allocator frees those blocks after every request of it already
+ * queued, so ordering stays exact. */
 #include "net.h"
 
 #include <errno.h>
@@ -51,7 +56,8 @@ struct conn {
 	int eof;                   /* peer finished sending */
 	int lingering;             /* shutting down: FIN sent, discarding input */
 	int touched;               /* on net->touched this round */
-	unsigned long long id;
+	int scoped;                /* asked for connection-scoped blocks */
+	unsigned long long id;     /* 64 bits, counted up: never reused */
 	struct conn *prev, *next;  /* net->conns */
 	struct conn *touched_next;
 	struct conn *qp_prev, *qp_next; /* net's queue-paused FIFO, while PAUSE_QUEUE */
@@ -73,6 +79,7 @@ struct smm_net {
 	struct conn *qp_head, *qp_tail;
 	unsigned long long next_id;
 	int draining;
+	int destroying;            /* the allocator has stopped: queue nothing */
 	struct smm_buf out;        /* scratch for formatting replies */
 	struct timespec started;
 	uint64_t requests_total, bad_requests, too_large, rejected_connections;
@@ -81,6 +88,7 @@ struct smm_net {
 
 static void conn_read(struct conn *c);
 static void check_drained(struct smm_net *net);
+static void submit(struct conn *c, struct smm_job *j);
 
 static uint64_t ms_since(const struct timespec *t0)
 {
@@ -164,6 +172,29 @@ static void set_paused(struct conn *c, unsigned paused)
 	c->paused = paused;
 }
 
+/* release_scoped queues the job that frees c's connection-scoped blocks,
+ * behind c's requests. It travels as one of c's jobs in flight, so c's
+ * memory stays until it returns; it owes no reply. Without memory for it
+ * the blocks stay until their lease, the operator or a reset frees them. */
+static void release_scoped(struct conn *c)
+{
+	struct smm_net *net = c->net;
+	struct smm_job *j = calloc(1, sizeof *j);
+
+	if (!j) {
+		smm_log_write(net->cfg.log, SMM_LOG_WARN,
+			      "connection %llu: out of memory, its blocks stay", c->id);
+		return;
+	}
+	j->conn = c;
+	j->req.op = SMM_OP_RELEASE;
+	j->req.conn = c->id;
+	submit(c, j);
+	/* It may find the queue full; notify_cb pushes it again as replies
+	 * make room. */
+	smm_queue_push(net->requests, &net->batch);
+}
+
 /* conn_close drops the socket now; the memory goes when no job is in flight. */
 static void conn_close(struct conn *c)
 {
@@ -175,6 +206,8 @@ static void conn_close(struct conn *c)
 		c->bev = NULL;
 		net->nconns--;
 		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu closed", c->id);
+		if (c->scoped && !net->destroying)
+			release_scoped(c);
 	}
 	if (c->inflight == 0)
 		conn_free(c);
@@ -329,7 +362,7 @@ static struct smm_job *conn_new_job(struct conn *c)
 static void submit(struct conn *c, struct smm_job *j)
 {
 	c->owed_bytes -= j->reply_estimate;
-	j->reply_estimate = reply_estimate(c->net, &j->req);
+	j->reply_estimate = j->req.op == SMM_OP_RELEASE ? 0 : reply_estimate(c->net, &j->req);
 	c->owed_bytes += j->reply_estimate;
 	smm_qlist_append(&c->net->batch, &j->node);
 	c->inflight++;
@@ -352,6 +385,33 @@ static int is_blank(const char *s, size_t n)
 	return 1;
 }
 
+/* lease_terms applies --default-ttl and --max-ttl to a malloc or renew.
+ * Returns -1 with rep filled when it asks past the cap (renewing to 0, no
+ * lease at all, is past any cap). */
+static int lease_terms(const struct smm_net *net, struct smm_request *req,
+		       struct smm_reply *rep)
+{
+	uint64_t max = net->cfg.max_ttl;
+	char msg[SMM_PROTO_MAX_MESSAGE];
+
+	if (req->op == SMM_OP_MALLOC && !req->has_ttl && net->cfg.default_ttl) {
+		req->has_ttl = true;
+		req->ttl_ms = net->cfg.default_ttl;
+	}
+	if ((req->op != SMM_OP_MALLOC && req->op != SMM_OP_RENEW) || !max || !req->has_ttl ||
+	    (req->ttl_ms >= 1 && req->ttl_ms <= max))
+		return 0;
+	snprintf(msg, sizeof msg, "\"ttl_ms\" must be from 1 to %llu, the server's --max-ttl",
+		 (unsigned long long)max);
+	return smm_reply_fail(rep, SMM_ERR_BAD_REQUEST, msg);
+}
+
+/* needs_token says whether req is allowed only with the admin token. */
+static int needs_token(const struct smm_request *req)
+{
+	return req->op == SMM_OP_RESET || (req->op == SMM_OP_FREE && req->has_token);
+}
+
 /* handle_line turns one line into a job. Returns -1 when memory ran out. */
 static int handle_line(struct conn *c, const char *line, size_t len)
 {
@@ -364,18 +424,21 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 	if (!j)
 		return -1;
 	net->requests_total++;
-	if (smm_request_parse(line, len, &j->req, &j->rep) < 0) {
+	if (smm_request_parse(line, len, &j->req, &j->rep) < 0 ||
+	    lease_terms(net, &j->req, &j->rep) < 0) {
 		net->bad_requests++;
 		j->done = 1;
 	} else if (j->req.op == SMM_OP_PING) {
 		j->done = 1;
-	} else if (j->req.op == SMM_OP_RESET && !token_ok(net, &j->req)) {
+	} else if (needs_token(&j->req) && !token_ok(net, &j->req)) {
 		/* Say which: no token can ever work here, or this one is wrong. */
 		smm_reply_fail(&j->rep, SMM_ERR_FORBIDDEN,
 			       net->cfg.admin_token ? "wrong or missing admin token"
 						    : "the server has no admin token configured");
 		j->done = 1;
 	} else {
+		j->req.conn = c->id;
+		c->scoped |= j->req.conn_scope;
 		submit(c, j);
 	}
 	return 0;
@@ -660,6 +723,8 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 		c->inflight--;
 		net->inflight--;
 		j->done = 1;
+		if (j->req.op == SMM_OP_RELEASE)
+			free(j); /* owes no reply; c has closed */
 		if (!c->bev) {
 			if (c->inflight == 0)
 				conn_free(c);
@@ -670,6 +735,7 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	flush_touched(net);
+	smm_queue_push(net->requests, &net->batch); /* a release that found it full */
 	if (!net->draining)
 		resume_queue_paused(net);
 	check_drained(net);
@@ -750,16 +816,20 @@ void smm_net_destroy(struct smm_net *net)
 
 	if (!net)
 		return;
-	/* Jobs the allocator handed back after the loop stopped. */
+	net->destroying = 1;
+	/* Jobs the allocator handed back after the loop stopped, and release
+	 * jobs that never found room in the queue. */
 	if (net->replies) {
 		smm_queue_pop_all(net->replies, 0, &left);
+		while (net->batch.head)
+			smm_qlist_append(&left, smm_qlist_shift(&net->batch));
 		while ((n = smm_qlist_shift(&left))) {
 			struct smm_job *j = smm_job_of(n);
 			struct conn *c = j->conn;
 			j->done = 1;
-			if (c) {
+			if (c)
 				c->inflight--;
-			} else {
+			if (!c || j->req.op == SMM_OP_RELEASE) {
 				smm_request_clear(&j->req);
 				free(j);
 			}

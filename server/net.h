@@ -20,7 +20,9 @@ struct smm_net_config {
 	uint64_t memory_size; /* arena size, to estimate how large a dump reply will be */
 	int idle_timeout;    /* seconds without input before closing; 0: never */
 	int drain_timeout;   /* seconds shutdown waits for owed replies */
-	const char *admin_token; /* NULL: reset is always forbidden */
+	uint64_t default_ttl; /* ms of lease a malloc without ttl_ms gets; 0: none */
+	uint64_t max_ttl;     /* longest lease a request may ask for, ms; 0: no cap */
+	const char *admin_token; /* NULL: reset and the operator's free are forbidden */
 	size_t admin_token_len;
 	const struct smm_log *log;
 };

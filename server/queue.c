@@ -3,7 +3,9 @@
 #include "queue.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct smm_queue {
 	pthread_mutex_t lock;
@@ -41,6 +43,8 @@ struct smm_qnode *smm_qlist_shift(struct smm_qlist *l)
 struct smm_queue *smm_queue_new(size_t capacity)
 {
 	struct smm_queue *q = calloc(1, sizeof *q);
+	pthread_condattr_t attr;
+	int rc;
 
 	if (!q)
 		return NULL;
@@ -48,7 +52,16 @@ struct smm_queue *smm_queue_new(size_t capacity)
 		free(q);
 		return NULL;
 	}
-	if (pthread_cond_init(&q->nonempty, NULL) != 0) {
+	/* Timed waits count on the monotonic clock, which the wall clock's
+	 * jumps do not move. */
+	rc = pthread_condattr_init(&attr);
+	if (rc == 0) {
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		if (rc == 0)
+			rc = pthread_cond_init(&q->nonempty, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	if (rc != 0) {
 		pthread_mutex_destroy(&q->lock);
 		free(q);
 		return NULL;
@@ -98,6 +111,29 @@ void smm_queue_pop_all(struct smm_queue *q, int wait, struct smm_qlist *out)
 		q->waiting++;
 		pthread_cond_wait(&q->nonempty, &q->lock);
 		q->waiting--;
+	}
+	*out = q->items;
+	q->items = (struct smm_qlist){ 0 };
+	pthread_mutex_unlock(&q->lock);
+}
+
+void smm_queue_pop_until(struct smm_queue *q, uint64_t deadline_ms, struct smm_qlist *out)
+{
+	struct timespec until = { .tv_sec = (time_t)(deadline_ms / 1000),
+				  .tv_nsec = (long)(deadline_ms % 1000) * 1000000 };
+
+	if (deadline_ms == UINT64_MAX) {
+		smm_queue_pop_all(q, 1, out);
+		return;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (q->items.n == 0) {
+		int rc;
+		q->waiting++;
+		rc = pthread_cond_timedwait(&q->nonempty, &q->lock, &until);
+		q->waiting--;
+		if (rc != 0) /* ETIMEDOUT: the deadline came */
+			break;
 	}
 	*out = q->items;
 	q->items = (struct smm_qlist){ 0 };

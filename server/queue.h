@@ -6,6 +6,7 @@
 #define SMM_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Embed one in each queued item; recover the item with container_of. */
 struct smm_qnode {
@@ -42,6 +43,11 @@ int smm_queue_push(struct smm_queue *q, struct smm_qlist *batch);
  * must be empty). With wait set it blocks until there is at least one.
  * Any thread. */
 void smm_queue_pop_all(struct smm_queue *q, int wait, struct smm_qlist *out);
+
+/* smm_queue_pop_until is smm_queue_pop_all with waiting, but returns
+ * with *out empty once CLOCK_MONOTONIC reaches deadline_ms milliseconds
+ * (UINT64_MAX: wait as long as it takes). Any thread. */
+void smm_queue_pop_until(struct smm_queue *q, uint64_t deadline_ms, struct smm_qlist *out);
 
 /* smm_queue_length returns the number of queued nodes (a snapshot). */
 size_t smm_queue_length(struct smm_queue *q);

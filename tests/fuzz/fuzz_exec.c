@@ -8,9 +8,15 @@
  * Input format. An optional first line "#memory=N align=N filler=C
  * policy=NAME" (any subset, in any order) configures the arena; the
  * default is the server's: 150 bytes, align 1, filler '.', policy bump.
- * Keys are random, so a fuzzer could never guess one: in fill and free a
- * key of sixteen 0s stands for the right key of the block at addr and
- * sixteen fs for a wrong one; any other key is used as given. */
+ * Keys are random, so a fuzzer could never guess one: in fill, free and
+ * renew a key of sixteen 0s stands for the right key of the block at addr
+ * and sixteen fs for a wrong one; any other key is used as given.
+ *
+ * Leases run on a fake clock the harness keeps, starting at 0. Three
+ * directive lines drive it and the connections: "#tick=N" moves the clock
+ * N ms on and expires what is due, in slices of EXPIRE_SLICE as the
+ * allocator thread does; "#conn=C" makes C (1 at first) the connection
+ * later requests come from; "#close=C" releases connection C's blocks. */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +37,10 @@
 #define MAX_ALIGN 4096u
 #define KEY_RIGHT 0x0000000000000000ULL
 #define KEY_WRONG 0xffffffffffffffffULL
+/* Small, so that a few leases already take several slices. */
+#define EXPIRE_SLICE 3
+/* The clock moves at most this far per tick, keeping deadlines exact. */
+#define MAX_TICK (1ull << 40)
 
 #define CHECK(cond)                                                                 \
 	do {                                                                        \
@@ -45,6 +55,8 @@
 struct mblock {
 	uint64_t addr, size, key;
 	int64_t id;
+	uint64_t deadline; /* SMM_LEASES_NEVER: no lease */
+	uint64_t conn;     /* 0: server-scoped */
 };
 
 /* The harness's model: live blocks sorted by address, and every byte's
@@ -54,6 +66,8 @@ struct model {
 	struct mblock *v;
 	size_t n, cap;
 	char *bytes;
+	uint64_t now, conn;              /* the fake clock; the sending connection */
+	uint64_t expired, released;      /* what stats should count */
 };
 
 /* model_pos returns the index of the first block at or above addr. */
@@ -110,6 +124,32 @@ static uint64_t model_used(const struct model *m)
 	for (size_t i = 0; i < m->n; i++)
 		used += m->v[i].size;
 	return used;
+}
+
+static uint64_t model_leases(const struct model *m)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		n += m->v[i].deadline != SMM_LEASES_NEVER;
+	return n;
+}
+
+static uint64_t model_next(const struct model *m)
+{
+	uint64_t next = SMM_LEASES_NEVER;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].deadline < next)
+			next = m->v[i].deadline;
+	return next;
+}
+
+/* model_scrub_remove frees block i as the core does: bytes scrubbed. */
+static void model_scrub_remove(struct model *m, size_t i)
+{
+	memset(m->bytes + m->v[i].addr, 0, m->v[i].size);
+	model_remove(m, &m->v[i]);
 }
 
 /* parse_config reads the optional "#..." header line; bad values keep
@@ -177,6 +217,9 @@ static void check_arena(struct smm_arena *a, struct model *m)
 		used += b[i].size;
 	}
 	free(b);
+	CHECK(st.leases == model_leases(m) && st.expired == m->expired);
+	CHECK(st.released_on_close == m->released);
+	CHECK(smm_arena_next_deadline(a) == model_next(m));
 	CHECK(st.memory_size == m->cfg.size);
 	CHECK(st.used == used && used == model_used(m));
 	CHECK(st.free == m->cfg.size - used);
@@ -263,7 +306,10 @@ static void step_malloc(struct smm_arena *a, struct model *m, const struct smm_r
 	for (uint64_t i = 0; i < rep->size; i++)
 		CHECK(got[i] == m->cfg.filler);
 	free(got);
-	b = (struct mblock){ rep->addr, rep->size, rep->key, rep->id };
+	CHECK(rep->has_ttl == req->has_ttl && rep->ttl_ms == (req->has_ttl ? req->ttl_ms : 0));
+	b = (struct mblock){ rep->addr, rep->size, rep->key, rep->id,
+			     req->has_ttl ? m->now + req->ttl_ms : SMM_LEASES_NEVER,
+			     req->conn_scope ? m->conn : 0 };
 	model_add(m, &b); /* checks the grant overlaps no live block */
 }
 
@@ -277,12 +323,15 @@ static void step_block(struct smm_arena *a, struct model *m, const struct smm_re
 		CHECK(rep->err == SMM_ERR_BAD_ADDR);
 		return;
 	}
-	if (req->key != b->key) {
+	if (req->key != b->key && !req->has_token) {
 		CHECK(rep->err == SMM_ERR_FORBIDDEN);
 		return;
 	}
 	CHECK(rep->err == SMM_ERR_NONE && rep->addr == b->addr && rep->size == b->size);
-	if (req->op == SMM_OP_FILL) {
+	if (req->op == SMM_OP_RENEW) {
+		CHECK(rep->has_ttl && rep->ttl_ms == req->ttl_ms);
+		b->deadline = req->ttl_ms ? m->now + req->ttl_ms : SMM_LEASES_NEVER;
+	} else if (req->op == SMM_OP_FILL) {
 		c = req->fill_char ? req->fill_char : smm_id_char(b->id);
 		memset(m->bytes + b->addr, c, b->size);
 	} else {
@@ -341,9 +390,78 @@ static void step_dump(struct model *m, const struct smm_request *req,
 	CHECK(rep->nblocks == overlap);
 	for (size_t i = 0; i < rep->nblocks; i++) {
 		const struct mblock *b = &m->v[first + i];
-		CHECK(b->addr == rep->blocks[i].addr && b->size == rep->blocks[i].size &&
-		      b->id == rep->blocks[i].id);
+		const struct smm_block_info *got = &rep->blocks[i];
+		CHECK(b->addr == got->addr && b->size == got->size && b->id == got->id);
+		/* Ticks expire all that is due, so a live lease ends after now. */
+		CHECK(got->has_ttl == (b->deadline != SMM_LEASES_NEVER));
+		CHECK(!got->has_ttl || got->ttl_ms == b->deadline - m->now);
+		CHECK(got->conn_scope == (b->conn != 0));
 	}
+}
+
+/* tick moves the fake clock dt on and expires, slice by slice, exactly the
+ * blocks whose lease ended: earliest first, each slice full but the last. */
+static void tick(struct smm_arena *a, struct model *m, uint64_t dt)
+{
+	size_t due = 0, k;
+
+	m->now += dt;
+	for (size_t i = 0; i < m->n; i++)
+		due += m->v[i].deadline <= m->now;
+	do {
+		uint64_t next = smm_arena_next_deadline(a);
+		k = smm_arena_expire(a, m->now, EXPIRE_SLICE);
+		CHECK(k <= due && (k == EXPIRE_SLICE || k == due));
+		CHECK(k == 0 || next <= m->now);
+		due -= k;
+		m->expired += k;
+	} while (k == EXPIRE_SLICE);
+	CHECK(due == 0);
+	for (size_t i = m->n; i-- > 0;)
+		if (m->v[i].deadline <= m->now)
+			model_scrub_remove(m, i);
+}
+
+/* close_conn releases connection conn's blocks through exec, as the
+ * server does when a connection closes. */
+static void close_conn(struct smm_arena *a, struct model *m, uint64_t conn)
+{
+	struct smm_request req = { .op = SMM_OP_RELEASE, .conn = conn };
+	struct smm_reply rep;
+	uint64_t owned = 0;
+
+	for (size_t i = m->n; i-- > 0;) {
+		if (conn != 0 && m->v[i].conn == conn) {
+			model_scrub_remove(m, i);
+			owned++;
+		}
+	}
+	smm_exec_run(a, &req, m->now, &rep);
+	CHECK(rep.err == SMM_ERR_NONE && rep.freed == owned);
+	m->released += owned;
+}
+
+/* directive runs a "#tick=", "#conn=" or "#close=" line. Returns 1 when
+ * line was one. */
+static int directive(struct smm_arena *a, struct model *m, const char *line, size_t len)
+{
+	char buf[64];
+	unsigned long long v;
+
+	if (len == 0 || line[0] != '#' || len >= sizeof buf)
+		return 0;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "#tick=%llu", &v) == 1)
+		tick(a, m, v < MAX_TICK ? v : MAX_TICK);
+	else if (sscanf(buf, "#conn=%llu", &v) == 1)
+		m->conn = v ? v : 1; /* the server numbers connections from 1 */
+	else if (sscanf(buf, "#close=%llu", &v) == 1)
+		close_conn(a, m, v);
+	else
+		return 0;
+	check_arena(a, m);
+	return 1;
 }
 
 /* run_line executes one line and checks the reply and the arena. */
@@ -364,15 +482,17 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 		smm_request_clear(&req);
 		return;
 	}
-	if (req.op == SMM_OP_FILL || req.op == SMM_OP_FREE)
+	if (req.op == SMM_OP_FILL || req.op == SMM_OP_FREE || req.op == SMM_OP_RENEW)
 		substitute_key(m, &req);
-	smm_exec_run(a, &req, &rep);
+	req.conn = m->conn;
+	smm_exec_run(a, &req, m->now, &rep);
 	switch (req.op) {
 	case SMM_OP_MALLOC:
 		step_malloc(a, m, &req, &rep, &before);
 		break;
 	case SMM_OP_FILL:
 	case SMM_OP_FREE:
+	case SMM_OP_RENEW:
 		step_block(a, m, &req, &rep);
 		break;
 	case SMM_OP_DUMP:
@@ -383,6 +503,7 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 		break;
 	case SMM_OP_RESET:
 		CHECK(rep.err == SMM_ERR_NONE && rep.freed == m->n);
+		/* Blocks that were due but not yet expired are simply gone. */
 		m->n = 0;
 		memset(m->bytes, 0, m->cfg.size);
 		break;
@@ -410,7 +531,7 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
-	struct model m = { 0 };
+	struct model m = { .conn = 1 };
 	struct smm_arena *a;
 	struct smm_buf out;
 	char errbuf[128];
@@ -428,7 +549,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *line = malloc(len ? len : 1);
 		CHECK(line);
 		memcpy(line, p, len);
-		run_line(a, &m, line, len, &out);
+		if (!directive(a, &m, line, len))
+			run_line(a, &m, line, len, &out);
 		free(line);
 		p += nl ? len + 1 : len;
 	}

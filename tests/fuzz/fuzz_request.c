@@ -51,13 +51,22 @@ static int same_request(const struct smm_request *a, const struct smm_request *b
 		return 0;
 	switch (a->op) {
 	case SMM_OP_MALLOC:
-		return a->id == b->id && a->size == b->size;
+		return a->id == b->id && a->size == b->size && a->has_ttl == b->has_ttl &&
+		       a->ttl_ms == b->ttl_ms && a->conn_scope == b->conn_scope;
 	case SMM_OP_FILL:
 		if (a->fill_char != b->fill_char)
 			return 0;
 		__attribute__((fallthrough));
+	case SMM_OP_RENEW:
+		if (a->ttl_ms != b->ttl_ms || a->has_ttl != b->has_ttl)
+			return 0;
+		__attribute__((fallthrough));
 	case SMM_OP_FREE:
-		return a->addr == b->addr && a->key == b->key;
+		if (a->has_token != b->has_token ||
+		    (a->has_token && (a->token_len != b->token_len ||
+				      memcmp(a->token, b->token, a->token_len) != 0)))
+			return 0;
+		return a->addr == b->addr && (a->has_token || a->key == b->key);
 	case SMM_OP_DUMP:
 		return a->offset == b->offset && a->has_length == b->has_length &&
 		       (!a->has_length || a->length == b->length) && a->blocks == b->blocks;
@@ -72,7 +81,14 @@ static int same_request(const struct smm_request *a, const struct smm_request *b
 /* check_request: the parser kept every field within its documented range. */
 static void check_request(const struct smm_request *req)
 {
-	CHECK(req->op <= SMM_OP_RESET);
+	CHECK(req->op <= SMM_OP_RENEW);
+	CHECK(req->ttl_ms <= SMM_PROTO_MAX_TTL && (req->has_ttl || req->ttl_ms == 0));
+	if (req->op == SMM_OP_MALLOC && req->has_ttl)
+		CHECK(req->ttl_ms >= 1);
+	if (req->op == SMM_OP_RENEW)
+		CHECK(req->has_ttl);
+	CHECK(!req->conn_scope || req->op == SMM_OP_MALLOC);
+	CHECK(!req->has_token || req->op == SMM_OP_FREE);
 	CHECK(req->id >= 0 && req->id <= SMM_PROTO_MAX_ID);
 	CHECK(req->size <= SMM_PROTO_MAX_INT && req->addr <= SMM_PROTO_MAX_INT);
 	CHECK(req->offset <= SMM_PROTO_MAX_INT && req->length <= SMM_PROTO_MAX_INT);

@@ -56,6 +56,15 @@ REQUEST = {
     "free_max_addr": b'{"op":"free","addr":9007199254740991,"key":"FFFFFFFFFFFFFFFF"}',
     "reset_nul": b'{"op":"reset","token":"a\\u0000b"}',
     "dump_false": b' {"op":"dump","blocks":false,"length":0} \t',
+    "malloc_lease": b'{"op":"malloc","size":4,"ttl_ms":2592000000,"scope":"connection"}',
+    "renew": b'{"op":"renew","addr":4,"key":"0123456789abcdef","ttl_ms":0}',
+    "free_token": b'{"op":"free","addr":4,"token":"s3cret"}',
+    "err_ttl_zero": b'{"op":"malloc","size":1,"ttl_ms":0}',
+    "err_ttl_big": b'{"op":"renew","addr":0,"key":"0123456789abcdef","ttl_ms":2592000001}',
+    "err_ttl_missing": b'{"op":"renew","addr":0,"key":"0123456789abcdef"}',
+    "err_scope": b'{"op":"malloc","size":1,"scope":"session"}',
+    "ttl_case": b'{"op":"malloc","size":1,"tTl_ms":0,"Length":3}',
+    "err_key_and_token": b'{"op":"free","addr":0,"key":"0123456789abcdef","token":"t"}',
 }
 
 
@@ -119,6 +128,21 @@ EXEC = {
         "#memory=64", *[req("malloc", id=i, size=7) for i in range(10)],
         *[req("free", addr=7 * i, key=K0) for i in (3, 1, 2, 8, 0, 7)],
         req("malloc", size=20), req("dump", blocks=True), req("stats")),
+    "leases": exec_seed(
+        None, req("malloc", id=1, size=10, ttl_ms=100), req("malloc", id=2, size=10, ttl_ms=50),
+        req("malloc", id=3, size=10), req("fill", addr=0, key=K0),
+        req("renew", addr=0, key=K0, ttl_ms=30), req("renew", addr=20, key=K0, ttl_ms=10),
+        req("renew", addr=10, key=KF, ttl_ms=5), req("dump", blocks=True), "#tick=20",
+        req("dump", blocks=True), "#tick=15", req("stats"), "#tick=100",
+        req("renew", addr=0, key=K0, ttl_ms=0), req("free", addr=0, key=K0), req("stats"),
+        '{"op":"malloc","size":3,"TTL_ms":5}', '{"op":"dump","Length":0,"blocks":true}'),
+    "scopes": exec_seed(
+        None, "#conn=2", req("malloc", size=5, scope="connection"),
+        req("malloc", size=5, scope="connection", ttl_ms=40), "#conn=3",
+        req("malloc", size=5, scope="connection"), req("malloc", size=5),
+        req("dump", blocks=True), "#close=2", req("stats"), "#tick=50", "#close=3",
+        "#close=3", req("free", addr=15, token="x"), req("free", addr=15, token="x"),
+        req("stats")),
 }
 
 

@@ -178,7 +178,7 @@ static void test_exec_dump_window(void **state)
 	grant(a, 1, 3, NULL);
 	grant(a, 2, 3, NULL);
 	grant(a, 3, 3, NULL);
-	smm_exec_run(a, &req, &rep);
+	smm_exec_run(a, &req, 0, &rep);
 	assert_int_equal(rep.err, SMM_ERR_NONE);
 	assert_int_equal(rep.length, 4);
 	assert_int_equal(rep.memory_size, 16);
@@ -187,7 +187,7 @@ static void test_exec_dump_window(void **state)
 	assert_int_equal(rep.blocks[1].addr, 3);
 	smm_reply_clear(&rep);
 	req.offset = 17;
-	smm_exec_run(a, &req, &rep);
+	smm_exec_run(a, &req, 0, &rep);
 	assert_int_equal(rep.err, SMM_ERR_BAD_REQUEST);
 	smm_reply_clear(&rep);
 	smm_arena_destroy(a);

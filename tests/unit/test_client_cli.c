@@ -281,7 +281,7 @@ static void test_admin_token(void **state)
 
 static void test_render_memory(void **state)
 {
-	struct smm_block_info b = { 2, 3, 1 };
+	struct smm_block_info b = { .addr = 2, .size = 3, .id = 1 };
 	struct smm_reply rep = { .memory_size = 60, .offset = 0, .length = 60, .has_blocks = true,
 				 .blocks = &b, .nblocks = 1 };
 	char mem[61], *text = NULL;
@@ -310,7 +310,8 @@ static void test_render_memory(void **state)
  * ':' with a legend, in reverse video on a terminal; free bytes stay '.'. */
 static void test_render_unfilled(void **state)
 {
-	struct smm_block_info b[] = { { 0, 2, 1 }, { 2, 3, 2 } };
+	struct smm_block_info b[] = { { .addr = 0, .size = 2, .id = 1 },
+				      { .addr = 2, .size = 3, .id = 2 } };
 	struct smm_reply rep = { .memory_size = 8, .offset = 0, .length = 8, .has_blocks = true,
 				 .blocks = b, .nblocks = 2 };
 	char mem[] = "11.__...", *text = NULL;

@@ -49,7 +49,7 @@ static void test_malloc_fill_free(void **state)
 
 static void test_dump(void **state)
 {
-	struct smm_block_info blocks[2] = { { 0, 3, 1 }, { 5, 2, 40 } };
+	struct smm_block_info blocks[2] = { { .addr = 0, .size = 3, .id = 1 }, { .addr = 5, .size = 2, .id = 40 } };
 	struct smm_reply want = { .memory_size = 150, .offset = 0, .length = 8,
 				  .memory = "111..ee.", .truncated = true, .has_blocks = true,
 				  .blocks = blocks, .nblocks = 2 };

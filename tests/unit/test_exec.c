@@ -21,7 +21,7 @@ static struct smm_arena *new_arena(uint64_t size, const char *policy)
 
 static void run(struct smm_arena *a, struct smm_request req, struct smm_reply *rep)
 {
-	smm_exec_run(a, &req, rep);
+	smm_exec_run(a, &req, 0, rep);
 }
 
 static void test_zero_length_window_lists_no_block(void **state)

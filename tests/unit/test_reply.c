@@ -46,7 +46,7 @@ static void test_errors(void **state)
 static void test_dump_escapes(void **state)
 {
 	struct smm_reply rep = { .memory_size = 4, .offset = 0, .length = 4, .has_blocks = true };
-	struct smm_block_info b = { 1, 2, 7 };
+	struct smm_block_info b = { .addr = 1, .size = 2, .id = 7 };
 
 	(void)state;
 	rep.memory = strdup("a\"\\.");
