@@ -10,5 +10,8 @@ smm_e2e_test(ops_deps test_ops_deps.py)
 # The install test installs this build tree with this cmake.
 set_property(TEST ops_install APPEND PROPERTY ENVIRONMENT
              "SMM_BUILD_DIR=${CMAKE_BINARY_DIR}" "SMM_CMAKE=${CMAKE_COMMAND}")
+# Where podman is installed, ops_docker builds and runs the image with
+# image-check.sh: 2-5 minutes.
+set_tests_properties(ops_docker PROPERTIES TIMEOUT 900)
 # `ctest -L ops` runs just these.
 set_property(TEST ops_install ops_config ops_docker ops_man ops_deps APPEND PROPERTY LABELS ops)
