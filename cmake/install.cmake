@@ -1,10 +1,11 @@
-# install.cmake — what `cmake --install` adds beyond the binaries (which
-# server/ and client/ install themselves): the man pages, and the example
-# systemd unit with ExecStart= pointing at the installed smm-server.
+# install.cmake — what `cmake --install` adds beyond the binaries and
+# libsmmclient (which server/ and client/ install themselves): the man
+# pages, the protocol's reference, and the example systemd unit with
+# ExecStart= pointing at the installed smm-server.
 #
 #   cmake --install build --prefix /usr/local
-# puts smm-server(1) and smm-client(1) in share/man/man1 and
-# smm-server.service in share/doc/smm/. To install the unit where systemd
+# puts smm-server(1) and smm-client(1) in share/man/man1, and PROTOCOL.md
+# and smm-server.service in share/doc/smm/. To install the unit where systemd
 # reads it too, configure with -DSMM_SYSTEMD_UNITDIR=/etc/systemd/system
 # (or a path relative to the prefix, such as lib/systemd/system).
 
@@ -18,6 +19,9 @@ if(TARGET smm-client)
   install(FILES ${PROJECT_SOURCE_DIR}/man/smm-client.1
           DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 endif()
+
+# What a client of any language needs to speak to the server.
+install(FILES ${PROJECT_SOURCE_DIR}/proto/PROTOCOL.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The unit in the tree names /usr/local/bin, so it works as it stands after
 # a default install. The installed copy names the prefix chosen at install

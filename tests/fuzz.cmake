@@ -2,7 +2,7 @@
 # build dir of its own with CC=clang -DSMM_FUZZ=ON (and, like the rest of
 # the suite, -DSMM_SANITIZE=address); without SMM_FUZZ this does nothing.
 #
-# The harnesses link private copies of smm_proto and smm_core compiled with
+# The harnesses link private copies of smm_codec and smm_core compiled with
 # coverage (-fsanitize=fuzzer-no-link) and ASan+UBSan, so the fuzzers are
 # instrumented whatever flags the build dir gives the server's libraries,
 # and the server and unit tests in the same dir are left untouched.
@@ -40,7 +40,7 @@ function(smm_fuzz_copy new original)
   target_link_libraries(${new} PRIVATE smm_warnings)
 endfunction()
 
-smm_fuzz_copy(smm_proto_fuzz smm_proto)
+smm_fuzz_copy(smm_proto_fuzz smm_codec)
 target_link_libraries(smm_proto_fuzz PUBLIC PkgConfig::CJSON m)
 smm_fuzz_copy(smm_core_fuzz smm_core)
 target_link_libraries(smm_core_fuzz PUBLIC smm_proto_fuzz)

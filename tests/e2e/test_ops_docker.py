@@ -1,12 +1,19 @@
-"""test_ops_docker.py — the container files, checked without a Docker
-engine: docker-compose validates the compose file, every compose setting
-has a default that docker/.env.example documents, the Dockerfile builds
-with exactly scripts/deps.sh and scripts/build.sh, and its runtime stage
-holds the two binaries, the libraries they link and nothing to build with."""
+"""test_ops_docker.py — the container files. Without a Docker engine:
+docker-compose validates the compose file, every compose setting has a
+default that docker/.env.example documents, the client services run
+smm-client itself, the admin-token secret needs no world-readable file,
+the Dockerfile builds with exactly scripts/deps.sh and scripts/build.sh,
+and its runtime stage holds the two binaries, the libraries they link and
+nothing to build with. Where podman is installed (and we are root), the
+image is built for real and run by image-check.sh (the project's shared
+tool: ../shared/tools/image-check.sh, or $SMM_IMAGE_CHECK)."""
 import os
 import re
 import shlex
+import shutil
 import subprocess
+import sys
+import tempfile
 import unittest
 
 import harness
@@ -14,6 +21,11 @@ import harness
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOCKER = os.path.join(ROOT, "docker")
 COMPOSE = os.path.join(DOCKER, "docker-compose.yml")
+IMAGE_CHECK = os.environ.get("SMM_IMAGE_CHECK") or os.path.join(
+    ROOT, "..", "shared", "tools", "image-check.sh")
+# The image's user and group (docker/Dockerfile), and the services that
+# read the admin-token secret.
+IMAGE_ID = "7150"
 # Packages every debian:bookworm-slim image already has.
 BASE_PACKAGES = {"libc6", "libgcc-s1"}
 # Build tools: the runtime stage runs none of them.
@@ -28,6 +40,25 @@ def compose(*args, env_file=None):
     # The caller's SMM_* variables would override the defaults under test.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMM_")}
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+
+
+def service(config, name):
+    """The lines of service name's block in `config` output, dedented."""
+    m = re.search(r"^  %s:\n((?:    .*\n|\s*\n)*)" % re.escape(name), config, re.M)
+    if not m:
+        raise AssertionError("no service %s in:\n%s" % (name, config))
+    return m.group(1).replace("\n    ", "\n")[4:]
+
+
+def yaml_list(block, key):
+    """The items of a top-level `key:` list in a service block."""
+    m = re.search(r"^%s:\n((?:- .*\n)*)" % re.escape(key), block, re.M)
+    return [item[2:].strip("'\"") for item in m.group(1).splitlines()] if m else None
+
+
+def read(rel):
+    with open(os.path.join(ROOT, rel)) as f:
+        return f.read()
 
 
 def dockerfile_stages():
@@ -77,7 +108,8 @@ class ComposeTest(unittest.TestCase):
     def test_services_and_long_profile(self):
         out = compose("config", "--services")
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertLessEqual({"smm-server", "smm-client"}, set(out.stdout.split()))
+        self.assertLessEqual({"smm-server", "smm-client", "smm-client-load"},
+                             set(out.stdout.split()))
         out = compose("--profile", "long", "config", "--services")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("smm-load", out.stdout.split())
@@ -105,6 +137,49 @@ class ComposeTest(unittest.TestCase):
         example = compose("config", env_file=os.path.join(DOCKER, ".env.example"))
         self.assertEqual(example.returncode, 0, example.stderr)
         self.assertEqual(example.stdout, plain.stdout)
+
+    def test_client_services_run_smm_client(self):
+        # `docker-compose run smm-client stats` runs `smm-client stats`:
+        # the service's entrypoint is the client, its command the arguments.
+        out = compose("--profile", "long", "config")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        client = service(out.stdout, "smm-client")
+        self.assertEqual(yaml_list(client, "entrypoint"), ["smm-client"])
+        self.assertEqual(yaml_list(client, "command")[:2], ["demo", "--reset"])
+        load = service(out.stdout, "smm-load")
+        self.assertEqual(yaml_list(load, "entrypoint"), ["smm-client"])
+        self.assertEqual(yaml_list(load, "command")[0], "load")
+        # The short load runs after the demo, on an empty arena again.
+        short = service(out.stdout, "smm-client-load")
+        self.assertRegex(short, r"smm-client:\n\s+condition: service_completed_successfully")
+        self.assertRegex(" ".join(short.split()), r"smm-client reset .* && smm-client load ")
+
+    def test_admin_token_needs_no_world_readable_file(self):
+        # Compose mounts the secret's host file with its own owner and mode:
+        # each service that reads it joins SMM_SECRET_GID (default: the
+        # image's own group), so a 0640 file of the user's group is enough.
+        with tempfile.NamedTemporaryFile("w", suffix=".env") as env:
+            env.write("SMM_SECRET_GID=4242\n")
+            env.flush()
+            for env_file, gid in ((None, IMAGE_ID), (env.name, "4242")):
+                out = compose("config", env_file=env_file)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                for name in ("smm-server", "smm-client", "smm-client-load"):
+                    with self.subTest(service=name, gid=gid):
+                        block = service(out.stdout, name)
+                        self.assertIn("source: smm_admin_token", block)
+                        self.assertEqual(yaml_list(block, "group_add"), [gid])
+        dockerfile = read("docker/Dockerfile")
+        self.assertRegex(dockerfile, r"groupadd --system --gid %s smm\b" % IMAGE_ID)
+        self.assertRegex(dockerfile, r"useradd --system --uid %s --gid smm\b" % IMAGE_ID)
+        for rel in ("README.md", "docker/.env.example", "docker/docker-compose.yml"):
+            with self.subTest(rel):
+                text = read(rel)
+                found = re.search(r"chmod (0?644|a\+r|o\+r)\b.*", text)
+                self.assertIsNone(found, found and found.group(0))
+        readme = read("README.md")
+        self.assertTrue("chmod 640 docker/admin-token" in readme and "SMM_SECRET_GID" in readme,
+                        "README.md does not say how to make the token file group-readable")
 
     def test_port_published_on_loopback_only(self):
         with open(COMPOSE) as f:
@@ -177,6 +252,26 @@ class DockerfileTest(unittest.TestCase):
         with open(os.path.join(ROOT, ".dockerignore")) as f:
             patterns = {l.strip() for l in f if l.strip() and not l.startswith("#")}
         self.assertLessEqual({".git", "build*", "docker/.env"}, patterns)
+
+
+class ImageTest(unittest.TestCase):
+    """The image built and run for real, where podman can do it."""
+
+    def test_image_builds_and_runs(self):
+        missing = [why for why, bad in (
+            ("podman is not installed", not shutil.which("podman")),
+            ("image-check.sh is not at %s (set SMM_IMAGE_CHECK)" % IMAGE_CHECK,
+             not os.path.isfile(IMAGE_CHECK)),
+            ("image-check.sh needs root", os.geteuid() != 0)) if bad]
+        if missing:
+            # Loudly: this is the one check of what the image really holds.
+            print("\n*** ops_docker: NOT building the image: %s; only the files were "
+                  "checked ***" % "; ".join(missing), file=sys.stderr)
+            self.skipTest("; ".join(missing))
+        out = subprocess.run(["sh", IMAGE_CHECK], cwd=ROOT, capture_output=True, text=True,
+                             timeout=840)
+        self.assertEqual(out.returncode, 0, out.stdout[-3000:] + out.stderr[-3000:])
+        self.assertIn("image-check: image builds; server runs as smm", out.stdout)
 
 
 if __name__ == "__main__":
