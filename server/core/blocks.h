@@ -1,6 +1,7 @@
-/* blocks.h — the block table: live blocks by start address, O(1) expected
- * lookup, insert and remove (packed records plus an open-addressing index,
- * 35 to 46 bytes per live block). */
+/* blocks.h — the block table: live blocks ordered by start address, a
+ * B+tree of packed records. Lookup, insert and remove cost O(log n); the
+ * blocks overlapping a window cost O(log n + k) for k of them. About 35
+ * bytes per live block under churn. One owner thread; no locks. */
 #ifndef SMM_BLOCKS_H
 #define SMM_BLOCKS_H
 
@@ -45,8 +46,15 @@ size_t smm_blocks_count(const struct smm_blocks *t);
 /* smm_blocks_bytes returns the heap the table uses, for the benchmark. */
 size_t smm_blocks_bytes(const struct smm_blocks *t);
 
-/* smm_blocks_each calls fn(arg, b) for every block, in no order; b points
- * to a copy valid during the call. */
+/* smm_blocks_range calls fn(arg, b) for each block overlapping [lo, hi)
+ * in address order, stopping early when fn returns nonzero; b points to a
+ * copy valid during the call, and fn must not change t. Returns the number
+ * of calls made. Costs O(log n) plus the blocks visited. */
+size_t smm_blocks_range(const struct smm_blocks *t, uint64_t lo, uint64_t hi,
+			int (*fn)(void *arg, const struct smm_block *b), void *arg);
+
+/* smm_blocks_each calls fn(arg, b) for every block, in address order; b
+ * points to a copy valid during the call, and fn must not change t. */
 void smm_blocks_each(const struct smm_blocks *t,
 		     void (*fn)(void *arg, const struct smm_block *b), void *arg);
 
