@@ -190,35 +190,29 @@ static unsigned class_of(uint64_t u)
 	return (f - SL_BITS + 1) * SL_COUNT + ((unsigned)(u >> (f - SL_BITS)) ^ SL_COUNT);
 }
 
-/* unsort and resort take record x out of its size class's treap before
- * its range changes and put it back after. */
-static void unsort(struct smm_extents *e, uint32_t x)
+/* by_size takes record x out of its size class's treap (in 0) before its
+ * range changes, or puts it back (in 1) after. */
+static void by_size(struct smm_extents *e, uint32_t x, int in)
 {
 	unsigned c;
+	uint64_t bit;
 
 	if (!e->by_class)
 		return;
 	c = class_of(usable(e, at(e, x)));
-	e->by_class[c] = cut(e, TREE_S, e->by_class[c], x);
-	if (e->by_class[c] == NIL)
-		e->nonempty[c / 64] &= ~(1ull << (c % 64));
-}
-
-static void resort(struct smm_extents *e, uint32_t x)
-{
-	unsigned c;
-
-	if (!e->by_class)
-		return;
-	c = class_of(usable(e, at(e, x)));
-	e->by_class[c] = insert(e, TREE_S, e->by_class[c], x);
-	e->nonempty[c / 64] |= 1ull << (c % 64);
+	bit = 1ull << (c % 64);
+	if (in) {
+		e->by_class[c] = insert(e, TREE_S, e->by_class[c], x);
+		e->nonempty[c / 64] |= bit;
+	} else if ((e->by_class[c] = cut(e, TREE_S, e->by_class[c], x)) == NIL) {
+		e->nonempty[c / 64] &= ~bit;
+	}
 }
 
 static void add(struct smm_extents *e, uint32_t x)
 {
 	e->root = insert(e, TREE_A, e->root, x);
-	resort(e, x);
+	by_size(e, x, 1);
 	e->count++;
 }
 
@@ -287,7 +281,7 @@ static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c
 	uint64_t a = (start + e->align - 1) & ~(e->align - 1);
 
 	c->addr = a;
-	unsort(e, x);
+	by_size(e, x, 0);
 	if (a == start && a + c->n == end) {
 		*t = merge(e, TREE_A, n->link[0], n->link[1]);
 		smm_nodes_put(&e->pool, x);
@@ -301,7 +295,7 @@ static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c
 		n->size = a - start;
 		c->rest = end - a - c->n;
 	}
-	resort(e, x); /* x's subtrees are unchanged: its parent pulls */
+	by_size(e, x, 1); /* x's subtrees are unchanged: its parent pulls */
 }
 
 /* take_in searches the subtree *t (which holds a fit) in address order,
@@ -416,26 +410,26 @@ static void join(struct smm_extents *e, uint32_t *t, struct give *g)
 	if (s && s->addr != g->addr + g->size)
 		s = NULL;
 	if (p) {
-		unsort(e, g->pred);
+		by_size(e, g->pred, 0);
 		p->size += g->size;
 		if (s) {
-			unsort(e, g->succ);
+			by_size(e, g->succ, 0);
 			p->size += s->size;
 			g->drop = g->succ;
 		}
-		resort(e, g->pred);
+		by_size(e, g->pred, 1);
 	} else if (s) {
-		unsort(e, g->succ);
+		by_size(e, g->succ, 0);
 		s->addr = g->addr;
 		s->size += g->size;
-		resort(e, g->succ);
+		by_size(e, g->succ, 1);
 	} else if ((g->placed = smm_nodes_get(&e->pool)) != NIL) {
 		struct ext *n = at(e, g->placed);
 		n->addr = g->addr;
 		n->size = g->size;
 		n->aux[0] = n->aux[1] = 0;
 		*t = g->placed;
-		resort(e, g->placed);
+		by_size(e, g->placed, 1);
 		e->count++;
 	}
 	/* else out of memory: the range stays out of use until reset */

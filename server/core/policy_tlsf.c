@@ -69,17 +69,27 @@ static uint64_t usable(const struct smm_policy *p, const struct smm_span *n)
 	return smm_span_usable(n->addr, n->size, p->align);
 }
 
-/* list_add files span x on its class list. A span too small to grant
- * anything is kept only in the maps. */
-static void list_add(struct smm_policy *p, uint32_t x)
+/* list_of sets *c to span x's class and returns its list, or NULL for a
+ * span too small to grant anything: those are kept only in the maps. */
+static uint32_t *list_of(struct smm_policy *p, uint32_t x, struct cls *c)
 {
 	uint64_t u = usable(p, at(p, x));
-	struct cls c;
 
 	if (u == 0)
+		return NULL;
+	*c = class_of(u);
+	return &p->heads[c->fl][c->sl];
+}
+
+/* list_add files span x on its class list. */
+static void list_add(struct smm_policy *p, uint32_t x)
+{
+	struct cls c;
+	uint32_t *head = list_of(p, x, &c);
+
+	if (!head)
 		return;
-	c = class_of(u);
-	smm_spans_push(&p->free, &p->heads[c.fl][c.sl], x);
+	smm_spans_push(&p->free, head, x);
 	p->sl_map[c.fl] |= 1u << c.sl;
 	p->fl_map |= 1ull << c.fl;
 }
@@ -88,13 +98,10 @@ static void list_add(struct smm_policy *p, uint32_t x)
  * list_add). */
 static void list_del(struct smm_policy *p, uint32_t x)
 {
-	uint64_t u = usable(p, at(p, x));
 	struct cls c;
+	uint32_t *head = list_of(p, x, &c);
 
-	if (u == 0)
-		return;
-	c = class_of(u);
-	if (smm_spans_unlink(&p->free, &p->heads[c.fl][c.sl], x)) {
+	if (head && smm_spans_unlink(&p->free, head, x)) {
 		p->sl_map[c.fl] &= ~(1u << c.sl);
 		if (p->sl_map[c.fl] == 0)
 			p->fl_map &= ~(1ull << c.fl);
