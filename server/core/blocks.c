@@ -5,8 +5,10 @@
  * sit inside the leaves, in address order, so a lookup is one descent (the
  * inner levels of a million blocks fit in the caches, a leaf is the one
  * cold read) and the blocks overlapping a window are a descent and a walk
- * along the doubly linked leaves: O(log n + k). Each field is an array of
- * its own in a leaf, so a search touches only the packed addresses.
+ * along the doubly linked leaves: O(log n + k). A leaf keeps the words
+ * that order its records (address and the size's low bits) in an array of
+ * their own, so a search touches only those; the rest of a record follows
+ * in one line.
  *
  * Leaves and inner nodes hold LEAF_MAX records or INNER_MAX children. A
  * full node splits in half, except that a full leaf taking a record at its
@@ -29,9 +31,15 @@
 
 #define LOW48 ((1ull << 48) - 1)
 
-/* Records [0, n): lo = addr | size << 48, hi = size >> 16 | id << 32. */
+/* Records [0, n): lo = addr << 16 | size's low 16 bits, hi = size >> 16 |
+ * id << 32, so lo alone orders records by address. */
+struct rest {
+	uint64_t hi, key;
+};
+
 struct leaf {
-	uint64_t lo[LEAF_MAX], hi[LEAF_MAX], key[LEAF_MAX];
+	uint64_t lo[LEAF_MAX];
+	struct rest rec[LEAF_MAX]; /* read once the search has found lo */
 	struct leaf *prev, *next;
 	unsigned n;
 };
@@ -44,12 +52,6 @@ struct inner {
 	unsigned n;
 };
 
-struct smm_blocks {
-	void *root;        /* a leaf when height is 0 */
-	unsigned height;   /* inner levels above the leaves */
-	size_t count, leaves, inners;
-};
-
 /* A descent: the inner nodes from the root down and the child taken. */
 struct path {
 	struct inner *node[DEPTH_MAX];
@@ -58,47 +60,68 @@ struct path {
 	unsigned pos;
 };
 
+struct smm_blocks {
+	void *root;        /* a leaf when height is 0 */
+	unsigned height;   /* inner levels above the leaves */
+	size_t count, leaves, inners;
+	struct path last;  /* the last find's way down, for the remove after it */
+	int last_ok;       /* last is still true: nothing changed since */
+};
+
 static uint64_t addr_at(const struct leaf *l, unsigned i)
 {
-	return l->lo[i] & LOW48;
+	return l->lo[i] >> 16;
 }
 
 static void unpack(const struct leaf *l, unsigned i, struct smm_block *b)
 {
 	b->addr = addr_at(l, i);
-	b->size = l->lo[i] >> 48 | (l->hi[i] & 0xFFFFFFFFull) << 16;
-	b->key = l->key[i];
-	b->id = (int32_t)(uint32_t)(l->hi[i] >> 32);
+	b->size = (l->lo[i] & 0xFFFF) | (l->rec[i].hi & 0xFFFFFFFFull) << 16;
+	b->key = l->rec[i].key;
+	b->id = (int32_t)(uint32_t)(l->rec[i].hi >> 32);
 }
 
-/* lower returns the number of records in l whose address is below addr. */
+/* lower returns the number of records in l whose address is below addr.
+ * Branch-free (the halving step compiles to a conditional move): the
+ * comparisons of a search are unpredictable, and mispredicted branches
+ * were most of a lookup's time. */
 static unsigned lower(const struct leaf *l, uint64_t addr)
 {
-	unsigned lo = 0, hi = l->n;
+	const uint64_t *base = l->lo;
+	unsigned n = l->n;
 
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (addr_at(l, mid) < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (n == 0)
+		return 0;
+	while (n > 1) {
+		unsigned half = n / 2;
+		base = (base[half] >> 16) < addr ? base + half : base;
+		n -= half;
 	}
-	return lo;
+	return (unsigned)(base - l->lo) + ((*base >> 16) < addr);
 }
 
-/* child_for returns the child of in whose range holds addr. */
+/* child_for returns the child of in whose range holds addr: the number of
+ * separators at or below it. Branch-free as lower. */
 static unsigned child_for(const struct inner *in, uint64_t addr)
 {
-	unsigned lo = 0, hi = in->n - 1;
+	const uint64_t *base = in->sep;
+	unsigned n = in->n - 1;
 
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (in->sep[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	while (n > 1) {
+		unsigned half = n / 2;
+		base = base[half] <= addr ? base + half : base;
+		n -= half;
 	}
-	return lo;
+	return (unsigned)(base - in->sep) + (*base <= addr);
+}
+
+/* fetch asks for every cache line of [v, v+bytes) at once: a search's
+ * probes depend on each other, so without this each cold line would be a
+ * miss of its own, one after another. */
+static void fetch(const void *v, size_t bytes)
+{
+	for (size_t i = 0; i < bytes; i += 64)
+		__builtin_prefetch((const char *)v + i);
 }
 
 /* descend fills p with the way to addr: the leaf where it is or belongs,
@@ -109,11 +132,13 @@ static void descend(const struct smm_blocks *t, uint64_t addr, struct path *p)
 
 	for (unsigned d = 0; d < t->height; d++) {
 		struct inner *in = n;
+		fetch(in, sizeof *in);
 		p->node[d] = in;
 		p->at[d] = child_for(in, addr);
 		n = in->child[p->at[d]];
 	}
 	p->leaf = n;
+	fetch(p->leaf->lo, sizeof p->leaf->lo);
 	p->pos = lower(p->leaf, addr);
 }
 
@@ -162,8 +187,7 @@ static void move_records(struct leaf *dst, unsigned d, const struct leaf *src, u
 			 unsigned n)
 {
 	memmove(dst->lo + d, src->lo + s, n * sizeof *dst->lo);
-	memmove(dst->hi + d, src->hi + s, n * sizeof *dst->hi);
-	memmove(dst->key + d, src->key + s, n * sizeof *dst->key);
+	memmove(dst->rec + d, src->rec + s, n * sizeof *dst->rec);
 }
 
 static void move_children(struct inner *dst, unsigned d, const struct inner *src, unsigned s,
@@ -288,9 +312,9 @@ static int take_spares(void **spare, unsigned need)
 static void put_record(struct leaf *l, unsigned at, const struct smm_block *b)
 {
 	move_records(l, at + 1, l, at, l->n - at);
-	l->key[at] = b->key;
-	l->lo[at] = b->addr | b->size << 48;
-	l->hi[at] = b->size >> 16 | (uint64_t)(uint32_t)b->id << 32;
+	l->lo[at] = b->addr << 16 | (b->size & 0xFFFF);
+	l->rec[at].hi = b->size >> 16 | (uint64_t)(uint32_t)b->id << 32;
+	l->rec[at].key = b->key;
 	l->n++;
 }
 
@@ -303,6 +327,7 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	if (b->addr > LOW48 || b->size == 0 || b->size > LOW48 || b->id < INT32_MIN ||
 	    b->id > INT32_MAX)
 		return -1;
+	t->last_ok = 0;
 	descend(t, b->addr, &p);
 	need = spares_needed(t, &p);
 	if (need > DEPTH_MAX + 1 || take_spares(spare, need) < 0)
@@ -325,12 +350,11 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 
 int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out)
 {
-	struct path p;
-
-	descend(t, addr, &p);
-	if (!found(&p, addr))
+	descend(t, addr, &t->last);
+	t->last_ok = found(&t->last, addr);
+	if (!t->last_ok)
 		return -1;
-	unpack(p.leaf, p.pos, out);
+	unpack(t->last.leaf, t->last.pos, out);
 	return 0;
 }
 
@@ -436,7 +460,12 @@ void smm_blocks_remove(struct smm_blocks *t, uint64_t addr)
 {
 	struct path p;
 
-	descend(t, addr, &p);
+	/* Freeing finds the block first: then its way down is known. */
+	if (t->last_ok && found(&t->last, addr))
+		p = t->last;
+	else
+		descend(t, addr, &p);
+	t->last_ok = 0;
 	if (!found(&p, addr))
 		return;
 	move_records(p.leaf, p.pos, p.leaf, p.pos + 1, p.leaf->n - p.pos - 1);
@@ -453,6 +482,7 @@ void smm_blocks_clear(struct smm_blocks *t)
 	for (unsigned d = 0; d < t->height; d++)
 		n = ((struct inner *)n)->child[0];
 	first = n;
+	t->last_ok = 0;
 	free_below(t->root, t->height, first);
 	*first = (struct leaf){ .n = 0 };
 	t->root = first;
