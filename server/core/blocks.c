@@ -243,7 +243,7 @@ static uint64_t split_inner(struct inner *in, struct inner *r, unsigned at, uint
 	memcpy(kids + at + 1, in->child + at, (INNER_MAX - at) * sizeof *kids);
 	memcpy(seps, in->sep, (at - 1) * sizeof *seps);
 	seps[at - 1] = sep;
-	memcpy(seps + at, in->sep + at - 1, (INNER_MAX - at) * sizeof *seps);
+	memcpy(seps + at, in->sep + (at - 1), (INNER_MAX - at) * sizeof *seps);
 	memcpy(in->child, kids, cut * sizeof *kids);
 	memcpy(in->sep, seps, (cut - 1) * sizeof *seps);
 	in->n = cut;
