@@ -2,10 +2,11 @@
  *
  * A block is a 24-byte record: the key, then the address (48 bits), the
  * size (48 bits) and the owner id (32 bits) packed into two words. Records
- * sit inside the leaves, in address order, so a lookup is one descent (the
- * inner levels of a million blocks fit in the caches, a leaf is the one
- * cold read) and the blocks overlapping a window are a descent and a walk
- * along the doubly linked leaves: O(log n + k). A leaf keeps the words
+ * sit inside the leaves, in address order, so a lookup is one descent (at
+ * a million blocks the upper levels stay in the caches, and a lookup
+ * meets about one cold inner node and one cold leaf) and the blocks
+ * overlapping a window are a descent and a walk along the doubly linked
+ * leaves: O(log n + k). A leaf keeps the words
  * that order its records (address and the size's low bits) in an array of
  * their own, so a search touches only those; the rest of a record follows
  * in one line.
@@ -541,19 +542,4 @@ size_t smm_blocks_range(const struct smm_blocks *t, uint64_t lo, uint64_t hi,
 		}
 	}
 	return n;
-}
-
-void smm_blocks_each(const struct smm_blocks *t,
-		     void (*fn)(void *arg, const struct smm_block *b), void *arg)
-{
-	const void *n = t->root;
-	struct smm_block b;
-
-	for (unsigned d = 0; d < t->height; d++)
-		n = ((const struct inner *)n)->child[0];
-	for (const struct leaf *l = n; l; l = l->next)
-		for (unsigned i = 0; i < l->n; i++) {
-			unpack(l, i, &b);
-			fn(arg, &b);
-		}
 }

@@ -37,7 +37,8 @@ int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out);
  * after smm_blocks_find(t, addr) it needs no second search. */
 void smm_blocks_remove(struct smm_blocks *t, uint64_t addr);
 
-/* smm_blocks_clear removes every block, keeping the table's storage. */
+/* smm_blocks_clear removes every block and releases every node but one
+ * empty leaf. */
 void smm_blocks_clear(struct smm_blocks *t);
 
 /* smm_blocks_count returns the number of live blocks. */
@@ -52,10 +53,5 @@ size_t smm_blocks_bytes(const struct smm_blocks *t);
  * of calls made. Costs O(log n) plus the blocks visited. */
 size_t smm_blocks_range(const struct smm_blocks *t, uint64_t lo, uint64_t hi,
 			int (*fn)(void *arg, const struct smm_block *b), void *arg);
-
-/* smm_blocks_each calls fn(arg, b) for every block, in address order; b
- * points to a copy valid during the call, and fn must not change t. */
-void smm_blocks_each(const struct smm_blocks *t,
-		     void (*fn)(void *arg, const struct smm_block *b), void *arg);
 
 #endif
