@@ -1,6 +1,7 @@
 /* map.h — a scaled memory map: a window of the address space cut into
  * equal cells, each with the bytes in use and the owner holding most of
- * them, computed from the block table alone (never the arena's bytes). */
+ * them, computed from the block table alone (never the arena's bytes).
+ * Called by the table's owner thread only, as every core module. */
 #ifndef SMM_MAP_H
 #define SMM_MAP_H
 
