@@ -9,8 +9,10 @@
 #include "policy.h"
 #include "run.h"
 #include "trace.h"
+#include "window.h"
 
 #define MAX_ITEMS 16
+#define WINDOW_QUERIES 100000 /* dumps timed per arena in a window row */
 
 struct options {
 	size_t live[MAX_ITEMS];
@@ -23,6 +25,7 @@ struct options {
 	int runs;
 	uint64_t seed;
 	int json;
+	int no_window; /* --no-window: skip the dump window rows */
 };
 
 /* One line of output. ops NULL is glibc. */
@@ -36,6 +39,7 @@ struct row {
 static const char usage[] =
 	"usage: smm-bench [--live N,N,...] [--traces uniform,powerlaw,phased]\n"
 	"                 [--policies NAME,...] [--pairs N] [--runs R] [--seed S] [--json]\n"
+	"                 [--no-window]\n"
 	"defaults: --live 1000,100000,1000000 --pairs 500000 --runs 5, every policy but bump\n";
 
 static int cmp_double(const void *a, const void *b)
@@ -98,6 +102,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "policies", required_argument, NULL, 'p' }, { "pairs", required_argument, NULL, 'n' },
 		{ "runs", required_argument, NULL, 'r' },   { "seed", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ "no-window", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -113,6 +118,7 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'r': o->runs = atoi(optarg); bad = o->runs < 1 || o->runs > 16; break;
 		case 's': o->seed = strtoull(optarg, NULL, 10); break;
 		case 'j': o->json = 1; break;
+		case 'w': o->no_window = 1; break;
 		default: return -1;
 		}
 		if (bad)
@@ -223,6 +229,40 @@ static int bench_one(const struct options *o, const struct smm_trace *t, size_t 
 	return 0;
 }
 
+/* bench_window times 64-byte dump windows on an arena holding live
+ * blocks against the same windows on an empty one. */
+static int bench_window(const struct options *o, size_t live, int first)
+{
+	struct smm_window_time w;
+
+	if (smm_window_time(live, WINDOW_QUERIES, o->seed, &w) < 0)
+		return -1;
+	if (o->json)
+		printf("%s    {\"window_bytes\": %d, \"live\": %zu, \"empty_ns\": %.1f, "
+		       "\"full_ns\": %.1f, \"ratio\": %.2f, \"blocks_per_dump\": %.2f}",
+		       first ? "" : ",\n", SMM_WINDOW_BYTES, live, w.empty_ns, w.full_ns,
+		       w.full_ns / w.empty_ns, (double)w.blocks_seen / WINDOW_QUERIES);
+	else
+		printf("| window %2d B | %7zu | %8.1f | %8.1f | %5.2fx | %6.2f |\n", SMM_WINDOW_BYTES,
+		       live, w.empty_ns, w.full_ns, w.full_ns / w.empty_ns,
+		       (double)w.blocks_seen / WINDOW_QUERIES);
+	return 0;
+}
+
+/* bench_windows prints the window rows, one per --live value. */
+static int bench_windows(const struct options *o)
+{
+	if (o->json)
+		printf("\n], \"windows\": [\n");
+	else
+		printf("\n| dump        |    live | empty ns | full ns  | ratio  | blocks |\n"
+		       "|-------------|---------|----------|----------|--------|--------|\n");
+	for (int l = 0; l < o->nlive; l++)
+		if (bench_window(o, o->live[l], l == 0) < 0)
+			return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -253,6 +293,10 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
+	}
+	if (!o.no_window && bench_windows(&o) < 0) {
+		fputs("smm-bench: out of memory\n", stderr);
+		return 1;
 	}
 	if (o.json)
 		printf("\n]}\n");

@@ -283,54 +283,82 @@ void smm_arena_read(const struct smm_arena *a, uint64_t offset, uint64_t len, ch
 		dst[i] = src[i] ? src[i] : a->filler;
 }
 
+/* window_end returns offset + length, or the top of the address space
+ * when that overflows. */
+static uint64_t window_end(uint64_t offset, uint64_t length)
+{
+	return offset + length < offset ? UINT64_MAX : offset + length;
+}
+
 struct collect {
-	uint64_t lo, hi;
 	struct smm_block_info *v;
 	size_t n, cap;
 	int oom;
 };
 
-static void collect_cb(void *arg, const struct smm_block *b)
+static int collect_cb(void *arg, const struct smm_block *b)
 {
 	struct collect *c = arg;
 
-	if (c->oom || b->addr >= c->hi || b->addr + b->size <= c->lo)
-		return;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		struct smm_block_info *v = realloc(c->v, cap * sizeof *v);
 		if (!v) {
 			c->oom = 1;
-			return;
+			return 1;
 		}
 		c->v = v;
 		c->cap = cap;
 	}
 	describe(b, &c->v[c->n++]);
-}
-
-static int by_addr(const void *x, const void *y)
-{
-	const struct smm_block_info *a = x, *b = y;
-
-	return (a->addr > b->addr) - (a->addr < b->addr);
+	return 0;
 }
 
 struct smm_block_info *smm_arena_blocks(const struct smm_arena *a, uint64_t offset,
 					uint64_t len, size_t *n)
 {
-	struct collect c = { .lo = offset, .hi = offset + len };
+	struct collect c = { 0 };
 
-	smm_blocks_each(a->blocks, collect_cb, &c);
+	smm_blocks_range(a->blocks, offset, window_end(offset, len), collect_cb, &c);
 	if (c.oom) {
 		free(c.v);
 		*n = SIZE_MAX;
 		return NULL;
 	}
-	if (c.n > 1)
-		qsort(c.v, c.n, sizeof *c.v, by_addr);
 	*n = c.n;
 	return c.v;
+}
+
+struct fill {
+	struct smm_block_info *out;
+	size_t n, max;
+};
+
+static int fill_cb(void *arg, const struct smm_block *b)
+{
+	struct fill *f = arg;
+
+	describe(b, &f->out[f->n++]);
+	return f->n == f->max;
+}
+
+size_t smm_arena_blocks_in(const struct smm_arena *a, uint64_t offset, uint64_t length,
+			   size_t max, struct smm_block_info *out)
+{
+	struct fill f = { out, 0, max };
+
+	if (max == 0)
+		return 0;
+	smm_blocks_range(a->blocks, offset, window_end(offset, length), fill_cb, &f);
+	return f.n;
+}
+
+int smm_arena_map(const struct smm_arena *a, uint64_t offset, uint64_t length, size_t cells,
+		  struct smm_map_cell *out)
+{
+	if (offset > a->size || length > a->size - offset)
+		return -1;
+	return smm_map_cells(a->blocks, offset, length, cells, out);
 }
 
 size_t smm_arena_metadata_bytes(const struct smm_arena *a)

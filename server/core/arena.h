@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "leases.h"
+#include "map.h"
 #include "policy.h"
 #include "proto.h"
 
@@ -103,9 +104,34 @@ void smm_arena_read(const struct smm_arena *a, uint64_t offset, uint64_t len, ch
 /* smm_arena_blocks returns the live blocks that overlap [offset,
  * offset+len), sorted by address, in a malloc'd array the caller frees,
  * with their number in *n. Returns NULL with *n = 0 when there are none,
- * and NULL with *n = SIZE_MAX when memory ran out. */
+ * and NULL with *n = SIZE_MAX when memory ran out. Costs O(log n + k) for
+ * k blocks returned, as smm_arena_blocks_in. */
 struct smm_block_info *smm_arena_blocks(const struct smm_arena *a, uint64_t offset,
 					uint64_t len, size_t *n);
+
+/* smm_arena_blocks_in stores in out[0..max) the first max live blocks, in
+ * address order, that overlap [offset, offset+length) (the first may start
+ * before offset, the last end after it), and returns how many it stored:
+ * fewer than max means the window holds no more. To go on past a full
+ * out, call again with offset = the last block's addr + size. The window
+ * may reach past the arena's end; length 0 gives 0. Costs O(log n + k)
+ * for n live blocks and k stored: it visits no block outside the window
+ * and none after the max-th, allocates nothing and reads no arena byte,
+ * so it cannot fail. out is the caller's; a is only read. */
+size_t smm_arena_blocks_in(const struct smm_arena *a, uint64_t offset, uint64_t length,
+			   size_t max, struct smm_block_info *out);
+
+/* smm_arena_map cuts [offset, offset+length) into cells equal ranges,
+ * cell i being [offset + length*i/cells, offset + length*(i+1)/cells)
+ * (integer division: with cells > length some are empty), and sets out[i]
+ * to the bytes of live blocks inside cell i and the id owning the most of
+ * them (the lowest among equals; SMM_MAP_NO_OWNER when none). Works from
+ * the block table alone, never the arena's bytes: O(log n + k + cells) for
+ * k blocks overlapping the window. Returns 0, or -1 with out unspecified
+ * when cells is 0, the window does not lie inside the arena, or memory ran
+ * out. out[0..cells) is the caller's; a is only read. */
+int smm_arena_map(const struct smm_arena *a, uint64_t offset, uint64_t length, size_t cells,
+		  struct smm_map_cell *out);
 
 /* smm_arena_metadata_bytes returns the heap used by the block table and
  * the policy, for the benchmark. */

@@ -1,6 +1,7 @@
-/* blocks.h — the block table: live blocks by start address, O(1) expected
- * lookup, insert and remove (packed records plus an open-addressing index,
- * 35 to 46 bytes per live block). */
+/* blocks.h — the block table: live blocks ordered by start address, a
+ * B+tree of packed records. Lookup, insert and remove cost O(log n); the
+ * blocks overlapping a window cost O(log n + k) for k of them. About 35
+ * bytes per live block under churn. One owner thread; no locks. */
 #ifndef SMM_BLOCKS_H
 #define SMM_BLOCKS_H
 
@@ -36,7 +37,8 @@ int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out);
  * after smm_blocks_find(t, addr) it needs no second search. */
 void smm_blocks_remove(struct smm_blocks *t, uint64_t addr);
 
-/* smm_blocks_clear removes every block, keeping the table's storage. */
+/* smm_blocks_clear removes every block and releases every node but one
+ * empty leaf. */
 void smm_blocks_clear(struct smm_blocks *t);
 
 /* smm_blocks_count returns the number of live blocks. */
@@ -45,9 +47,11 @@ size_t smm_blocks_count(const struct smm_blocks *t);
 /* smm_blocks_bytes returns the heap the table uses, for the benchmark. */
 size_t smm_blocks_bytes(const struct smm_blocks *t);
 
-/* smm_blocks_each calls fn(arg, b) for every block, in no order; b points
- * to a copy valid during the call. */
-void smm_blocks_each(const struct smm_blocks *t,
-		     void (*fn)(void *arg, const struct smm_block *b), void *arg);
+/* smm_blocks_range calls fn(arg, b) for each block overlapping [lo, hi)
+ * in address order, stopping early when fn returns nonzero; b points to a
+ * copy valid during the call, and fn must not change t. Returns the number
+ * of calls made. Costs O(log n) plus the blocks visited. */
+size_t smm_blocks_range(const struct smm_blocks *t, uint64_t lo, uint64_t hi,
+			int (*fn)(void *arg, const struct smm_block *b), void *arg);
 
 #endif

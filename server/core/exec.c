@@ -14,17 +14,28 @@ static void set_block(struct smm_reply *rep, const struct smm_block_info *b)
 /* list_blocks fills rep's block list for the window [offset, offset+*len).
  * Past SMM_PROTO_MAX_DUMP_BLOCKS blocks the window is cut just before the
  * first block not listed, so the reply stays bounded and says truncated.
+ * Costs what it lists: one more block is fetched only to find the cut.
  * Returns -1 when memory ran out. */
 static int list_blocks(struct smm_arena *a, uint64_t offset, uint64_t *len,
 		       struct smm_reply *rep)
 {
+	size_t n, cap = 16;
+
 	rep->has_blocks = true;
 	if (*len == 0)
 		return 0;
-	rep->blocks = smm_arena_blocks(a, offset, *len, &rep->nblocks);
-	if (rep->nblocks == SIZE_MAX)
-		return -1;
-	if (rep->nblocks > SMM_PROTO_MAX_DUMP_BLOCKS) {
+	for (;;) {
+		free(rep->blocks);
+		rep->blocks = malloc(cap * sizeof *rep->blocks);
+		if (!rep->blocks)
+			return -1;
+		n = smm_arena_blocks_in(a, offset, *len, cap, rep->blocks);
+		if (n < cap || cap > SMM_PROTO_MAX_DUMP_BLOCKS)
+			break;
+		cap = cap * 4 > SMM_PROTO_MAX_DUMP_BLOCKS ? SMM_PROTO_MAX_DUMP_BLOCKS + 1 : cap * 4;
+	}
+	rep->nblocks = n;
+	if (n > SMM_PROTO_MAX_DUMP_BLOCKS) {
 		/* Blocks are sorted and disjoint: only the first may start
 		 * before offset, so this cut is past offset. */
 		*len = rep->blocks[SMM_PROTO_MAX_DUMP_BLOCKS].addr - offset;

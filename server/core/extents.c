@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nodes.h"
+#include "spans.h"
 
 #define NIL SMM_NODES_NONE
 #define TREE_A 0
@@ -25,6 +26,15 @@
 #define SL_BITS 4                        /* 16 size classes per power of two */
 #define SL_COUNT (1u << SL_BITS)
 #define CLASSES (64u * SL_COUNT)         /* more than 64-bit sizes need */
+
+/* One free extent [addr, addr+size): tree A's links 0 and 1 with the
+ * maxima of the subtrees below them in aux, the size-class treap's links
+ * 2 and 3. */
+struct ext {
+	uint64_t addr, size;
+	uint32_t link[4];
+	uint64_t aux[2];
+};
 
 struct smm_extents {
 	uint64_t size, align;
@@ -35,7 +45,7 @@ struct smm_extents {
 	struct smm_nodes pool;
 };
 
-static struct smm_node *at(const struct smm_extents *e, uint32_t id)
+static struct ext *at(const struct smm_extents *e, uint32_t id)
 {
 	return smm_nodes_at(&e->pool, id);
 }
@@ -49,21 +59,15 @@ static uint32_t prio(uint32_t id)
 	return h ^ (h >> 12);
 }
 
-static uint64_t usable(const struct smm_extents *e, const struct smm_node *n)
+static uint64_t usable(const struct smm_extents *e, const struct ext *n)
 {
-	uint64_t start, end;
-
-	if (e->align == 1) /* the common case: every byte is usable */
-		return n->size;
-	start = (n->addr + e->align - 1) & ~(e->align - 1);
-	end = n->addr + n->size;
-	return start < n->addr || start >= end ? 0 : end - start;
+	return smm_span_usable(n->addr, n->size, e->align);
 }
 
 /* subtree_max returns the largest usable size in the subtree at t. */
 static uint64_t subtree_max(const struct smm_extents *e, uint32_t t)
 {
-	const struct smm_node *n;
+	const struct ext *n;
 	uint64_t m;
 
 	if (t == NIL)
@@ -77,7 +81,7 @@ static uint64_t subtree_max(const struct smm_extents *e, uint32_t t)
 /* pull recomputes t's subtree maxima after its children changed; pull_side
  * recomputes record n's after only the child on one side (0 left, 1
  * right) did. */
-static void pull_side(const struct smm_extents *e, struct smm_node *n, int side)
+static void pull_side(const struct smm_extents *e, struct ext *n, int side)
 {
 	n->aux[side] = subtree_max(e, n->link[side]);
 }
@@ -91,8 +95,8 @@ static void pull(const struct smm_extents *e, int k, uint32_t t)
 }
 
 /* less orders records in tree k. */
-static int less(const struct smm_extents *e, int k, const struct smm_node *x,
-		const struct smm_node *y)
+static int less(const struct smm_extents *e, int k, const struct ext *x,
+		const struct ext *y)
 {
 	uint64_t ux, uy;
 
@@ -104,10 +108,10 @@ static int less(const struct smm_extents *e, int k, const struct smm_node *x,
 }
 
 /* split cuts tree t into *l (records less than x) and *r (the rest). */
-static void split(struct smm_extents *e, int k, uint32_t t, const struct smm_node *x,
+static void split(struct smm_extents *e, int k, uint32_t t, const struct ext *x,
 		  uint32_t *l, uint32_t *r)
 {
-	struct smm_node *n;
+	struct ext *n;
 
 	if (t == NIL) {
 		*l = *r = NIL;
@@ -143,7 +147,7 @@ static uint32_t merge(struct smm_extents *e, int k, uint32_t a, uint32_t b)
 
 static uint32_t insert(struct smm_extents *e, int k, uint32_t t, uint32_t x)
 {
-	struct smm_node *n, *nx = at(e, x);
+	struct ext *n, *nx = at(e, x);
 
 	if (t == NIL || prio(x) > prio(t)) {
 		split(e, k, t, nx, &nx->link[k], &nx->link[k + 1]);
@@ -162,7 +166,7 @@ static uint32_t insert(struct smm_extents *e, int k, uint32_t t, uint32_t x)
 /* cut removes record x (present in tree k) from the tree rooted at t. */
 static uint32_t cut(struct smm_extents *e, int k, uint32_t t, uint32_t x)
 {
-	struct smm_node *n = at(e, t);
+	struct ext *n = at(e, t);
 
 	if (t == x)
 		return merge(e, k, n->link[k], n->link[k + 1]);
@@ -186,35 +190,29 @@ static unsigned class_of(uint64_t u)
 	return (f - SL_BITS + 1) * SL_COUNT + ((unsigned)(u >> (f - SL_BITS)) ^ SL_COUNT);
 }
 
-/* unsort and resort take record x out of its size class's treap before
- * its range changes and put it back after. */
-static void unsort(struct smm_extents *e, uint32_t x)
+/* by_size takes record x out of its size class's treap (in 0) before its
+ * range changes, or puts it back (in 1) after. */
+static void by_size(struct smm_extents *e, uint32_t x, int in)
 {
 	unsigned c;
+	uint64_t bit;
 
 	if (!e->by_class)
 		return;
 	c = class_of(usable(e, at(e, x)));
-	e->by_class[c] = cut(e, TREE_S, e->by_class[c], x);
-	if (e->by_class[c] == NIL)
-		e->nonempty[c / 64] &= ~(1ull << (c % 64));
-}
-
-static void resort(struct smm_extents *e, uint32_t x)
-{
-	unsigned c;
-
-	if (!e->by_class)
-		return;
-	c = class_of(usable(e, at(e, x)));
-	e->by_class[c] = insert(e, TREE_S, e->by_class[c], x);
-	e->nonempty[c / 64] |= 1ull << (c % 64);
+	bit = 1ull << (c % 64);
+	if (in) {
+		e->by_class[c] = insert(e, TREE_S, e->by_class[c], x);
+		e->nonempty[c / 64] |= bit;
+	} else if ((e->by_class[c] = cut(e, TREE_S, e->by_class[c], x)) == NIL) {
+		e->nonempty[c / 64] &= ~bit;
+	}
 }
 
 static void add(struct smm_extents *e, uint32_t x)
 {
 	e->root = insert(e, TREE_A, e->root, x);
-	resort(e, x);
+	by_size(e, x, 1);
 	e->count++;
 }
 
@@ -226,6 +224,7 @@ struct smm_extents *smm_extents_new(uint64_t size, uint64_t align, int by_size)
 		return NULL;
 	e->size = size;
 	e->align = align;
+	e->pool.bytes = sizeof(struct ext);
 	if (by_size && !(e->by_class = malloc(CLASSES * sizeof *e->by_class))) {
 		free(e);
 		return NULL;
@@ -277,12 +276,12 @@ struct take {
  * ordered: the record shrinks in place or leaves. */
 static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c)
 {
-	struct smm_node *n = at(e, x);
+	struct ext *n = at(e, x);
 	uint64_t start = n->addr, end = n->addr + n->size;
 	uint64_t a = (start + e->align - 1) & ~(e->align - 1);
 
 	c->addr = a;
-	unsort(e, x);
+	by_size(e, x, 0);
 	if (a == start && a + c->n == end) {
 		*t = merge(e, TREE_A, n->link[0], n->link[1]);
 		smm_nodes_put(&e->pool, x);
@@ -296,7 +295,7 @@ static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c
 		n->size = a - start;
 		c->rest = end - a - c->n;
 	}
-	resort(e, x); /* x's subtrees are unchanged: its parent pulls */
+	by_size(e, x, 1); /* x's subtrees are unchanged: its parent pulls */
 }
 
 /* take_in searches the subtree *t (which holds a fit) in address order,
@@ -305,7 +304,7 @@ static void carve(struct smm_extents *e, uint32_t *t, uint32_t x, struct take *c
 static int take_in(struct smm_extents *e, uint32_t *t, struct take *c)
 {
 	uint32_t x = *t;
-	struct smm_node *n = at(e, x);
+	struct ext *n = at(e, x);
 
 	if (n->addr >= c->from) {
 		if (n->aux[0] >= c->fit && take_in(e, &n->link[0], c)) {
@@ -367,7 +366,7 @@ int smm_extents_best(const struct smm_extents *e, uint64_t n, uint64_t *start, u
 
 	/* In n's class: the smallest usable size >= n, lowest address first. */
 	while (t != NIL) {
-		const struct smm_node *nd = at(e, t);
+		const struct ext *nd = at(e, t);
 		if (usable(e, nd) >= n) {
 			best = t;
 			t = nd->link[TREE_S];
@@ -403,34 +402,34 @@ struct give {
  * none it files a new record at *t, a leaf, for the caller to rotate up. */
 static void join(struct smm_extents *e, uint32_t *t, struct give *g)
 {
-	struct smm_node *p = g->pred != NIL ? at(e, g->pred) : NULL;
-	struct smm_node *s = g->succ != NIL ? at(e, g->succ) : NULL;
+	struct ext *p = g->pred != NIL ? at(e, g->pred) : NULL;
+	struct ext *s = g->succ != NIL ? at(e, g->succ) : NULL;
 
 	if (p && p->addr + p->size != g->addr)
 		p = NULL;
 	if (s && s->addr != g->addr + g->size)
 		s = NULL;
 	if (p) {
-		unsort(e, g->pred);
+		by_size(e, g->pred, 0);
 		p->size += g->size;
 		if (s) {
-			unsort(e, g->succ);
+			by_size(e, g->succ, 0);
 			p->size += s->size;
 			g->drop = g->succ;
 		}
-		resort(e, g->pred);
+		by_size(e, g->pred, 1);
 	} else if (s) {
-		unsort(e, g->succ);
+		by_size(e, g->succ, 0);
 		s->addr = g->addr;
 		s->size += g->size;
-		resort(e, g->succ);
+		by_size(e, g->succ, 1);
 	} else if ((g->placed = smm_nodes_get(&e->pool)) != NIL) {
-		struct smm_node *n = at(e, g->placed);
+		struct ext *n = at(e, g->placed);
 		n->addr = g->addr;
 		n->size = g->size;
 		n->aux[0] = n->aux[1] = 0;
 		*t = g->placed;
-		resort(e, g->placed);
+		by_size(e, g->placed, 1);
 		e->count++;
 	}
 	/* else out of memory: the range stays out of use until reset */
@@ -440,7 +439,7 @@ static void join(struct smm_extents *e, uint32_t *t, struct give *g)
  * priority says so, keeping the treap a heap. Returns 1 if it rotated. */
 static int rise(struct smm_extents *e, uint32_t *t, uint32_t x, uint32_t y, int side)
 {
-	struct smm_node *n = at(e, x), *m = at(e, y);
+	struct ext *n = at(e, x), *m = at(e, y);
 
 	if (n->link[side] != y || prio(y) < prio(x))
 		return 0;
@@ -458,7 +457,7 @@ static int rise(struct smm_extents *e, uint32_t *t, uint32_t x, uint32_t y, int 
 static void give_in(struct smm_extents *e, uint32_t *t, struct give *g)
 {
 	uint32_t x = *t;
-	struct smm_node *n;
+	struct ext *n;
 	int side;
 
 	if (x == NIL) {

@@ -1,12 +1,12 @@
 /* leases.c — block terms in an smm_nodes pool, indexed by address with an
  * smm_nodemap, deadlines in a binary min-heap of record ids.
  *
- * A block's record uses the pool's fields as: addr the block's address
- * (the index key), size its deadline, link[0] its heap position (NONE
- * without a lease), link[1]/link[2] next/previous on its connection's ring
- * (NONE when server-scoped), aux[0] its connection. Each connection that
- * owns blocks has a head record of its own, indexed by connection id in a
- * second map, closing the ring. */
+ * A block's record holds its address (the index key), its deadline,
+ * link[0] its heap position (NONE without a lease), link[1]/link[2]
+ * next/previous on its connection's ring (NONE when server-scoped) and its
+ * connection. Each connection that owns blocks has a head record of its
+ * own, its connection id in addr, indexed by it in a second map, closing
+ * the ring. */
 #include "leases.h"
 
 #include <stdlib.h>
@@ -19,6 +19,12 @@
 #define NEXT 1
 #define PREV 2
 
+struct term {
+	uint64_t addr, deadline;
+	uint32_t link[3];
+	uint64_t conn;
+};
+
 struct smm_leases {
 	struct smm_nodes pool;
 	struct smm_nodemap blocks; /* block records by address */
@@ -27,9 +33,23 @@ struct smm_leases {
 	size_t n, cap;
 };
 
+static uint64_t addr_key(const struct smm_nodes *pool, uint32_t id)
+{
+	const struct term *r = smm_nodes_at(pool, id);
+
+	return r->addr;
+}
+
 struct smm_leases *smm_leases_new(void)
 {
-	return calloc(1, sizeof(struct smm_leases));
+	struct smm_leases *l = calloc(1, sizeof *l);
+
+	if (l) {
+		l->pool.bytes = sizeof(struct term);
+		l->blocks.key = addr_key;
+		l->heads.key = addr_key;
+	}
+	return l;
 }
 
 void smm_leases_destroy(struct smm_leases *l)
@@ -43,14 +63,14 @@ void smm_leases_destroy(struct smm_leases *l)
 	free(l);
 }
 
-static struct smm_node *rec(const struct smm_leases *l, uint32_t id)
+static struct term *rec(const struct smm_leases *l, uint32_t id)
 {
 	return smm_nodes_at(&l->pool, id);
 }
 
 static uint64_t deadline_at(const struct smm_leases *l, size_t pos)
 {
-	return rec(l, l->heap[pos])->size;
+	return rec(l, l->heap[pos])->deadline;
 }
 
 static void heap_set(struct smm_leases *l, size_t pos, uint32_t id)
@@ -62,7 +82,7 @@ static void heap_set(struct smm_leases *l, size_t pos, uint32_t id)
 static void sift_up(struct smm_leases *l, size_t pos)
 {
 	uint32_t id = l->heap[pos];
-	uint64_t d = rec(l, id)->size;
+	uint64_t d = rec(l, id)->deadline;
 
 	while (pos > 0 && deadline_at(l, (pos - 1) / 2) > d) {
 		heap_set(l, pos, l->heap[(pos - 1) / 2]);
@@ -74,7 +94,7 @@ static void sift_up(struct smm_leases *l, size_t pos)
 static void sift_down(struct smm_leases *l, size_t pos)
 {
 	uint32_t id = l->heap[pos];
-	uint64_t d = rec(l, id)->size;
+	uint64_t d = rec(l, id)->deadline;
 
 	for (;;) {
 		size_t c = 2 * pos + 1;
@@ -129,10 +149,10 @@ static void heap_remove(struct smm_leases *l, uint32_t id)
  * for one more heap entry must be reserved. */
 static void set_deadline(struct smm_leases *l, uint32_t id, uint64_t deadline)
 {
-	struct smm_node *r = rec(l, id);
+	struct term *r = rec(l, id);
 	int had = r->link[HEAP_POS] != NONE;
 
-	r->size = deadline;
+	r->deadline = deadline;
 	if (had && deadline == SMM_LEASES_NEVER)
 		heap_remove(l, id);
 	else if (had) {
@@ -146,7 +166,7 @@ static void set_deadline(struct smm_leases *l, uint32_t id, uint64_t deadline)
 static int ring_join(struct smm_leases *l, uint32_t id, uint64_t conn)
 {
 	uint32_t head = smm_nodemap_find(&l->heads, &l->pool, conn);
-	struct smm_node *h;
+	struct term *h;
 
 	if (head == NONE) {
 		if (smm_nodemap_reserve(&l->heads, 1) < 0 ||
@@ -168,7 +188,7 @@ static int ring_join(struct smm_leases *l, uint32_t id, uint64_t conn)
 /* ring_leave takes record id off its ring, dropping a head left alone. */
 static void ring_leave(struct smm_leases *l, uint32_t id)
 {
-	struct smm_node *r = rec(l, id);
+	struct term *r = rec(l, id);
 	uint32_t next = r->link[NEXT], prev = r->link[PREV];
 
 	rec(l, prev)->link[NEXT] = next;
@@ -182,7 +202,7 @@ static void ring_leave(struct smm_leases *l, uint32_t id)
 /* forget removes record id from everything and frees it. */
 static void forget(struct smm_leases *l, uint32_t id)
 {
-	struct smm_node *r = rec(l, id);
+	struct term *r = rec(l, id);
 
 	if (r->link[HEAP_POS] != NONE)
 		heap_remove(l, id);
@@ -195,7 +215,7 @@ static void forget(struct smm_leases *l, uint32_t id)
 int smm_leases_add(struct smm_leases *l, uint64_t addr, uint64_t deadline, uint64_t conn)
 {
 	uint32_t id;
-	struct smm_node *r;
+	struct term *r;
 
 	if (deadline == SMM_LEASES_NEVER && conn == 0)
 		return 0;
@@ -204,8 +224,8 @@ int smm_leases_add(struct smm_leases *l, uint64_t addr, uint64_t deadline, uint6
 		return -1;
 	r = rec(l, id);
 	r->addr = addr;
-	r->size = SMM_LEASES_NEVER;
-	r->aux[0] = conn;
+	r->deadline = SMM_LEASES_NEVER;
+	r->conn = conn;
 	if (conn && ring_join(l, id, conn) < 0) {
 		smm_nodes_put(&l->pool, id);
 		return -1;
@@ -221,7 +241,7 @@ int smm_leases_renew(struct smm_leases *l, uint64_t addr, uint64_t deadline)
 
 	if (id == NONE)
 		return smm_leases_add(l, addr, deadline, 0);
-	if (deadline == SMM_LEASES_NEVER && rec(l, id)->aux[0] == 0) {
+	if (deadline == SMM_LEASES_NEVER && rec(l, id)->conn == 0) {
 		forget(l, id);
 		return 0;
 	}
@@ -239,8 +259,8 @@ int smm_leases_get(const struct smm_leases *l, uint64_t addr, uint64_t *deadline
 	if (l->blocks.count == 0 ||
 	    (id = smm_nodemap_find(&l->blocks, &l->pool, addr)) == NONE)
 		return -1;
-	*deadline = rec(l, id)->size;
-	*conn = rec(l, id)->aux[0];
+	*deadline = rec(l, id)->deadline;
+	*conn = rec(l, id)->conn;
 	return 0;
 }
 

@@ -17,9 +17,7 @@ static uint32_t tag_of(uint64_t key)
 
 static uint64_t key_of(const struct smm_nodemap *m, const struct smm_nodes *pool, uint32_t id)
 {
-	const struct smm_node *n = smm_nodes_at(pool, id);
-
-	return m->by_end ? n->addr + n->size : n->addr;
+	return m->key(pool, id);
 }
 
 static void place(struct smm_nodemap *m, uint64_t slot)

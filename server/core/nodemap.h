@@ -1,6 +1,7 @@
-/* nodemap.h — a hash index of smm_nodes records by their start or end
- * address: O(1) expected lookup of the free extent that begins or ends at
- * an address, the out-of-band form of a boundary tag.
+/* nodemap.h — the core's one hash table: an index of smm_nodes records
+ * by a 64-bit key their owner computes (a free span's start or end, the
+ * out-of-band form of a boundary tag; a lease's block address or
+ * connection id). O(1) expected lookup, insert and removal.
  *
  * A slot is 8 bytes (a record id and 32 bits of the key's hash), so most
  * probes never touch a record. Linear probing, backward-shift deletion. */
@@ -12,12 +13,14 @@
 
 #include "nodes.h"
 
-/* Zero-initialise, then set by_end: 0 keys records by addr, 1 by
- * addr + size. A record's key must not change while it is in the map. */
+/* A record's key; it must not change while the record is in the map. */
+typedef uint64_t (*smm_nodemap_key_fn)(const struct smm_nodes *pool, uint32_t id);
+
+/* Zero-initialise, then set key. One owner thread. */
 struct smm_nodemap {
 	uint64_t *slots;
 	size_t mask, count;
-	int by_end;
+	smm_nodemap_key_fn key;
 };
 
 /* smm_nodemap_grow makes room for n more records, growing the slots.

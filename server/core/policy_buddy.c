@@ -23,26 +23,22 @@
 
 #include <stdlib.h>
 
-#include "nodemap.h"
-#include "nodes.h"
+#include "spans.h"
 
 #define ORDERS 64
 #define NIL SMM_NODES_NONE
-#define PREV 0
-#define NEXT 1
 
 struct smm_policy {
 	uint64_t size, align;
 	uint64_t orders;       /* bit k: heads[k] is a list */
 	uint32_t heads[ORDERS];
 	uint64_t runs;         /* maximal runs of free bytes */
-	struct smm_nodes pool;
-	struct smm_nodemap starts, ends;
+	struct smm_spans free;
 };
 
-static struct smm_node *at(const struct smm_policy *p, uint32_t id)
+static struct smm_span *at(const struct smm_policy *p, uint32_t id)
 {
-	return smm_nodes_at(&p->pool, id);
+	return smm_spans_at(&p->free, id);
 }
 
 static unsigned order_of(uint64_t size)
@@ -53,43 +49,21 @@ static unsigned order_of(uint64_t size)
 /* push files free block x (order k) on its list and in both maps. */
 static void push(struct smm_policy *p, uint32_t x, uint64_t addr, unsigned k)
 {
-	struct smm_node *n = at(p, x);
-
-	n->addr = addr;
-	n->size = 1ull << k;
-	n->link[PREV] = NIL;
-	n->link[NEXT] = p->heads[k];
-	if (p->heads[k] != NIL)
-		at(p, p->heads[k])->link[PREV] = x;
-	p->heads[k] = x;
+	at(p, x)->addr = addr;
+	at(p, x)->size = 1ull << k;
+	smm_spans_push(&p->free, &p->heads[k], x);
 	p->orders |= 1ull << k;
-	smm_nodemap_add(&p->starts, &p->pool, x);
-	smm_nodemap_add(&p->ends, &p->pool, x);
+	smm_spans_index(&p->free, x);
 }
 
 /* pull takes free block x off its list and out of both maps. */
 static void pull(struct smm_policy *p, uint32_t x)
 {
-	struct smm_node *n = at(p, x);
-	unsigned k = order_of(n->size);
+	unsigned k = order_of(at(p, x)->size);
 
-	smm_nodemap_remove(&p->starts, &p->pool, x);
-	smm_nodemap_remove(&p->ends, &p->pool, x);
-	if (n->link[PREV] != NIL)
-		at(p, n->link[PREV])->link[NEXT] = n->link[NEXT];
-	else
-		p->heads[k] = n->link[NEXT];
-	if (n->link[NEXT] != NIL)
-		at(p, n->link[NEXT])->link[PREV] = n->link[PREV];
-	if (p->heads[k] == NIL)
+	smm_spans_unindex(&p->free, x);
+	if (smm_spans_unlink(&p->free, &p->heads[k], x))
 		p->orders &= ~(1ull << k);
-}
-
-/* room makes sure n more blocks can be filed without allocating. */
-static int room(struct smm_policy *p, size_t n)
-{
-	return smm_nodemap_reserve(&p->starts, n) < 0 || smm_nodemap_reserve(&p->ends, n) < 0
-		       ? -1 : 0;
 }
 
 static void buddy_reset(struct smm_policy *p)
@@ -99,14 +73,12 @@ static void buddy_reset(struct smm_policy *p)
 	p->orders = 0;
 	for (unsigned k = 0; k < ORDERS; k++)
 		p->heads[k] = NIL;
-	smm_nodes_clear(&p->pool);
-	smm_nodemap_clear(&p->starts);
-	smm_nodemap_clear(&p->ends);
+	smm_spans_clear(&p->free);
 	/* Room for the top-level blocks was reserved by create. */
 	for (unsigned k = ORDERS; k-- > 0;) {
 		if (!(p->size & (1ull << k)))
 			continue;
-		push(p, smm_nodes_get(&p->pool), addr, k);
+		push(p, smm_spans_get(&p->free), addr, k);
 		addr += 1ull << k;
 	}
 	p->runs = 1;
@@ -114,11 +86,8 @@ static void buddy_reset(struct smm_policy *p)
 
 static void buddy_destroy(struct smm_policy *p)
 {
-	if (!p)
-		return;
-	smm_nodes_free(&p->pool);
-	smm_nodemap_free(&p->starts);
-	smm_nodemap_free(&p->ends);
+	if (p)
+		smm_spans_free(&p->free);
 	free(p);
 }
 
@@ -131,10 +100,8 @@ static struct smm_policy *buddy_create(uint64_t size, uint64_t align)
 		return NULL;
 	p->size = size;
 	p->align = align;
-	p->ends.by_end = 1;
-	p->pool.small = 1; /* addr, size and the list links are all it needs */
 	/* One page of records holds every top-level block (at most 64). */
-	if (room(p, tops) < 0 || smm_nodes_get(&p->pool) == NIL) {
+	if (smm_spans_init(&p->free, tops) < 0 || smm_spans_get(&p->free) == NIL) {
 		buddy_destroy(p);
 		return NULL;
 	}
@@ -164,24 +131,24 @@ static int buddy_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint
 		return -1;
 	j = (unsigned)__builtin_ctzll(fits);
 	/* Splitting needs j - k new records, reserved before anything moves. */
-	if (room(p, j - k) < 0)
+	if (smm_spans_room(&p->free, j - k) < 0)
 		return -1;
 	for (unsigned i = 0; i < j - k; i++) {
-		spare[i] = smm_nodes_get(&p->pool);
+		spare[i] = smm_spans_get(&p->free);
 		if (spare[i] == NIL) {
 			while (i-- > 0)
-				smm_nodes_put(&p->pool, spare[i]);
+				smm_spans_put(&p->free, spare[i]);
 			return -1;
 		}
 	}
 	x = p->heads[j];
 	a = at(p, x)->addr;
-	left = smm_nodemap_find(&p->ends, &p->pool, a) != NIL;
+	left = smm_spans_ending(&p->free, a) != NIL;
 	pull(p, x);
-	smm_nodes_put(&p->pool, x);
+	smm_spans_put(&p->free, x);
 	for (unsigned i = j; i > k; i--)
 		push(p, spare[j - i], a + (1ull << (i - 1)), i - 1);
-	right = j > k || smm_nodemap_find(&p->starts, &p->pool, a + (1ull << k)) != NIL;
+	right = j > k || smm_spans_starting(&p->free, a + (1ull << k)) != NIL;
 	p->runs = p->runs + (uint64_t)left + (uint64_t)right - 1;
 	*addr = a;
 	*granted = 1ull << k;
@@ -197,28 +164,29 @@ static uint32_t buddy_of(const struct smm_policy *p, uint64_t addr, unsigned k)
 
 	if (k + 1 >= ORDERS || (addr & ~(pair - 1)) + pair > p->size)
 		return NIL;
-	b = smm_nodemap_find(&p->starts, &p->pool, addr ^ (1ull << k));
+	b = smm_spans_starting(&p->free, addr ^ (1ull << k));
 	return b != NIL && at(p, b)->size == 1ull << k ? b : NIL;
 }
 
 static void buddy_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
 {
 	unsigned k = order_of(granted);
-	int left = smm_nodemap_find(&p->ends, &p->pool, addr) != NIL;
-	int right = smm_nodemap_find(&p->starts, &p->pool, addr + granted) != NIL;
+	int left = smm_spans_ending(&p->free, addr) != NIL;
+	int right = smm_spans_starting(&p->free, addr + granted) != NIL;
 	uint32_t x = NIL, b;
 
 	while ((b = buddy_of(p, addr, k)) != NIL) {
 		pull(p, b);
 		if (x != NIL)
-			smm_nodes_put(&p->pool, x);
+			smm_spans_put(&p->free, x);
 		x = b;
 		addr &= ~(1ull << k);
 		k++;
 	}
-	if (x == NIL && ((x = smm_nodes_get(&p->pool)) == NIL || room(p, 1) < 0)) {
+	if (x == NIL &&
+	    ((x = smm_spans_get(&p->free)) == NIL || smm_spans_room(&p->free, 1) < 0)) {
 		if (x != NIL)
-			smm_nodes_put(&p->pool, x);
+			smm_spans_put(&p->free, x);
 		return; /* out of memory: the block stays unusable until reset */
 	}
 	push(p, x, addr, k);
@@ -237,8 +205,7 @@ static uint64_t buddy_free_extents(const struct smm_policy *p)
 
 static size_t buddy_metadata_bytes(const struct smm_policy *p)
 {
-	return sizeof *p + smm_nodes_bytes(&p->pool) + smm_nodemap_bytes(&p->starts) +
-	       smm_nodemap_bytes(&p->ends);
+	return sizeof *p + smm_spans_bytes(&p->free);
 }
 
 const struct smm_policy_ops smm_policy_buddy = {

@@ -16,23 +16,19 @@
 
 #include <stdlib.h>
 
-#include "nodemap.h"
-#include "nodes.h"
+#include "spans.h"
 
 #define SL_BITS 5                   /* 32 second-level classes */
 #define SL_COUNT (1u << SL_BITS)
 #define FL_COUNT (64 - SL_BITS + 1) /* first levels for 64-bit sizes */
 #define NIL SMM_NODES_NONE
-#define PREV 0
-#define NEXT 1
 
 struct smm_policy {
 	uint64_t size, align;
 	uint64_t fl_map;              /* bit f: sl_map[f] != 0 */
 	uint32_t sl_map[FL_COUNT];    /* bit s: heads[f][s] is a list */
 	uint32_t heads[FL_COUNT][SL_COUNT];
-	struct smm_nodes pool;
-	struct smm_nodemap starts, ends;
+	struct smm_spans free;
 };
 
 struct cls {
@@ -63,96 +59,61 @@ static uint64_t class_low(struct cls c)
 	return (uint64_t)(SL_COUNT | c.sl) << (c.fl - 1);
 }
 
-static struct smm_node *at(const struct smm_policy *p, uint32_t id)
+static struct smm_span *at(const struct smm_policy *p, uint32_t id)
 {
-	return smm_nodes_at(&p->pool, id);
+	return smm_spans_at(&p->free, id);
 }
 
-static uint64_t usable(const struct smm_policy *p, const struct smm_node *n)
+static uint64_t usable(const struct smm_policy *p, const struct smm_span *n)
 {
-	uint64_t start, end;
-
-	if (p->align == 1) /* the common case: every byte is usable */
-		return n->size;
-	start = (n->addr + p->align - 1) & ~(p->align - 1);
-	end = n->addr + n->size;
-	return start < n->addr || start >= end ? 0 : end - start;
+	return smm_span_usable(n->addr, n->size, p->align);
 }
 
-/* list_add files record x on its class list. An extent too small to
- * grant anything is kept only in the maps. */
-static void list_add(struct smm_policy *p, uint32_t x)
+/* list_of sets *c to span x's class and returns its list, or NULL for a
+ * span too small to grant anything: those are kept only in the maps. */
+static uint32_t *list_of(struct smm_policy *p, uint32_t x, struct cls *c)
 {
-	struct smm_node *n = at(p, x);
-	uint64_t u = usable(p, n);
-	struct cls c;
-	uint32_t *head;
+	uint64_t u = usable(p, at(p, x));
 
 	if (u == 0)
+		return NULL;
+	*c = class_of(u);
+	return &p->heads[c->fl][c->sl];
+}
+
+/* list_add files span x on its class list. */
+static void list_add(struct smm_policy *p, uint32_t x)
+{
+	struct cls c;
+	uint32_t *head = list_of(p, x, &c);
+
+	if (!head)
 		return;
-	c = class_of(u);
-	head = &p->heads[c.fl][c.sl];
-	n->link[PREV] = NIL;
-	n->link[NEXT] = *head;
-	if (*head != NIL)
-		at(p, *head)->link[PREV] = x;
-	*head = x;
+	smm_spans_push(&p->free, head, x);
 	p->sl_map[c.fl] |= 1u << c.sl;
 	p->fl_map |= 1ull << c.fl;
 }
 
-/* list_del takes record x off its class list (its range unchanged since
+/* list_del takes span x off its class list (its range unchanged since
  * list_add). */
 static void list_del(struct smm_policy *p, uint32_t x)
 {
-	struct smm_node *n = at(p, x);
-	uint64_t u = usable(p, n);
 	struct cls c;
+	uint32_t *head = list_of(p, x, &c);
 
-	if (u == 0)
-		return;
-	c = class_of(u);
-	if (n->link[PREV] != NIL)
-		at(p, n->link[PREV])->link[NEXT] = n->link[NEXT];
-	else
-		p->heads[c.fl][c.sl] = n->link[NEXT];
-	if (n->link[NEXT] != NIL)
-		at(p, n->link[NEXT])->link[PREV] = n->link[PREV];
-	if (p->heads[c.fl][c.sl] == NIL) {
+	if (head && smm_spans_unlink(&p->free, head, x)) {
 		p->sl_map[c.fl] &= ~(1u << c.sl);
 		if (p->sl_map[c.fl] == 0)
 			p->fl_map &= ~(1ull << c.fl);
 	}
 }
 
-/* file indexes a new record x everywhere (map room reserved). */
+/* file indexes a new span x everywhere (map room reserved). */
 static void file(struct smm_policy *p, uint32_t x, uint64_t addr, uint64_t size)
 {
 	at(p, x)->addr = addr;
 	at(p, x)->size = size;
-	smm_nodemap_add(&p->starts, &p->pool, x);
-	smm_nodemap_add(&p->ends, &p->pool, x);
-	list_add(p, x);
-}
-
-/* move_start gives record x (off its list) a new start, same end. */
-static void move_start(struct smm_policy *p, uint32_t x, uint64_t addr)
-{
-	struct smm_node *n = at(p, x);
-
-	smm_nodemap_remove(&p->starts, &p->pool, x);
-	n->size = n->addr + n->size - addr;
-	n->addr = addr;
-	smm_nodemap_add(&p->starts, &p->pool, x);
-	list_add(p, x);
-}
-
-/* move_end gives record x (off its list) a new end, same start. */
-static void move_end(struct smm_policy *p, uint32_t x, uint64_t end)
-{
-	smm_nodemap_remove(&p->ends, &p->pool, x);
-	at(p, x)->size = end - at(p, x)->addr;
-	smm_nodemap_add(&p->ends, &p->pool, x);
+	smm_spans_index(&p->free, x);
 	list_add(p, x);
 }
 
@@ -194,20 +155,15 @@ static void clear_lists(struct smm_policy *p)
 static void tlsf_reset(struct smm_policy *p)
 {
 	clear_lists(p);
-	smm_nodes_clear(&p->pool);
-	smm_nodemap_clear(&p->starts);
-	smm_nodemap_clear(&p->ends);
+	smm_spans_clear(&p->free);
 	/* After a clear this reuses a page; create reserved map room. */
-	file(p, smm_nodes_get(&p->pool), 0, p->size);
+	file(p, smm_spans_get(&p->free), 0, p->size);
 }
 
 static void tlsf_destroy(struct smm_policy *p)
 {
-	if (!p)
-		return;
-	smm_nodes_free(&p->pool);
-	smm_nodemap_free(&p->starts);
-	smm_nodemap_free(&p->ends);
+	if (p)
+		smm_spans_free(&p->free);
 	free(p);
 }
 
@@ -219,10 +175,7 @@ static struct smm_policy *tlsf_create(uint64_t size, uint64_t align)
 		return NULL;
 	p->size = size;
 	p->align = align;
-	p->ends.by_end = 1;
-	p->pool.small = 1; /* addr, size and the list links are all it needs */
-	if (smm_nodemap_reserve(&p->starts, 1) < 0 || smm_nodemap_reserve(&p->ends, 1) < 0 ||
-	    smm_nodes_get(&p->pool) == NIL) {
+	if (smm_spans_init(&p->free, 1) < 0 || smm_spans_get(&p->free) == NIL) {
 		tlsf_destroy(p);
 		return NULL;
 	}
@@ -230,46 +183,34 @@ static struct smm_policy *tlsf_create(uint64_t size, uint64_t align)
 	return p;
 }
 
-/* room makes sure n more extents can be filed without allocating. */
-static int room(struct smm_policy *p, size_t n)
-{
-	return smm_nodemap_reserve(&p->starts, n) < 0 || smm_nodemap_reserve(&p->ends, n) < 0
-		       ? -1 : 0;
-}
-
-/* carve takes [a, a+size) out of free record x (off its list), keeping
- * x for the padding below a or else the rest above, and y (a fresh record
+/* carve takes [a, a+size) out of free span x (off its list), keeping x
+ * for the padding below a or else the rest above, and y (a fresh span
  * with map room, or NIL when not both remain) for the rest. */
 static void carve(struct smm_policy *p, uint32_t x, uint32_t y, uint64_t a, uint64_t size)
 {
-	struct smm_node *n = at(p, x);
+	struct smm_span *n = at(p, x);
 	uint64_t start = n->addr, end = n->addr + n->size;
 
 	if (a == start && a + size == end) {
-		smm_nodemap_remove(&p->starts, &p->pool, x);
-		smm_nodemap_remove(&p->ends, &p->pool, x);
-		smm_nodes_put(&p->pool, x);
-	} else if (a == start) {
-		move_start(p, x, a + size);
-	} else if (a + size == end) {
-		move_end(p, x, a);
-	} else {
-		/* y takes over x's end entry; x gets a new one at a. */
-		smm_nodemap_retarget(&p->ends, &p->pool, end, y);
-		at(p, y)->addr = a + size;
-		at(p, y)->size = end - a - size;
-		smm_nodemap_add(&p->starts, &p->pool, y);
-		list_add(p, y);
-		n->size = a - start;
-		smm_nodemap_add(&p->ends, &p->pool, x);
-		list_add(p, x);
+		smm_spans_unindex(&p->free, x);
+		smm_spans_put(&p->free, x);
+		return;
 	}
+	if (a == start) {
+		smm_spans_move_start(&p->free, x, a + size);
+	} else if (a + size == end) {
+		smm_spans_move_end(&p->free, x, a);
+	} else {
+		smm_spans_split(&p->free, x, y, a, a + size);
+		list_add(p, y);
+	}
+	list_add(p, x);
 }
 
 static int tlsf_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
 {
 	uint32_t x = search(p, size), y = NIL;
-	struct smm_node *n;
+	struct smm_span *n;
 	uint64_t a;
 
 	if (x == NIL)
@@ -277,11 +218,11 @@ static int tlsf_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint6
 	n = at(p, x);
 	a = (n->addr + p->align - 1) & ~(p->align - 1);
 	if (a > n->addr && a + size < n->addr + n->size) {
-		y = smm_nodes_get(&p->pool);
+		y = smm_spans_get(&p->free);
 		if (y == NIL)
 			return -1;
-		if (room(p, 1) < 0) {
-			smm_nodes_put(&p->pool, y);
+		if (smm_spans_room(&p->free, 1) < 0) {
+			smm_spans_put(&p->free, y);
 			return -1;
 		}
 	}
@@ -294,30 +235,26 @@ static int tlsf_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint6
 
 static void tlsf_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
 {
-	uint32_t lo = smm_nodemap_find(&p->ends, &p->pool, addr);
-	uint32_t hi = smm_nodemap_find(&p->starts, &p->pool, addr + granted);
+	uint32_t lo = smm_spans_ending(&p->free, addr);
+	uint32_t hi = smm_spans_starting(&p->free, addr + granted);
 	uint32_t x;
 
 	if (lo != NIL && hi != NIL) {
-		/* lo swallows the block and hi, and takes over hi's end entry. */
-		uint64_t end = at(p, hi)->addr + at(p, hi)->size;
 		list_del(p, lo);
 		list_del(p, hi);
-		smm_nodemap_remove(&p->starts, &p->pool, hi);
-		smm_nodemap_remove(&p->ends, &p->pool, lo);
-		smm_nodemap_retarget(&p->ends, &p->pool, end, lo);
-		smm_nodes_put(&p->pool, hi);
-		at(p, lo)->size = end - at(p, lo)->addr;
+		smm_spans_join(&p->free, lo, hi);
 		list_add(p, lo);
 	} else if (lo != NIL) {
 		list_del(p, lo);
-		move_end(p, lo, addr + granted);
+		smm_spans_move_end(&p->free, lo, addr + granted);
+		list_add(p, lo);
 	} else if (hi != NIL) {
 		list_del(p, hi);
-		move_start(p, hi, addr);
-	} else if ((x = smm_nodes_get(&p->pool)) != NIL) {
-		if (room(p, 1) < 0)
-			smm_nodes_put(&p->pool, x);
+		smm_spans_move_start(&p->free, hi, addr);
+		list_add(p, hi);
+	} else if ((x = smm_spans_get(&p->free)) != NIL) {
+		if (smm_spans_room(&p->free, 1) < 0)
+			smm_spans_put(&p->free, x);
 		else
 			file(p, x, addr, granted);
 	}
@@ -340,13 +277,12 @@ static uint64_t tlsf_largest_free(const struct smm_policy *p)
 
 static uint64_t tlsf_free_extents(const struct smm_policy *p)
 {
-	return p->pool.live;
+	return smm_spans_count(&p->free);
 }
 
 static size_t tlsf_metadata_bytes(const struct smm_policy *p)
 {
-	return sizeof *p + smm_nodes_bytes(&p->pool) + smm_nodemap_bytes(&p->starts) +
-	       smm_nodemap_bytes(&p->ends);
+	return sizeof *p + smm_spans_bytes(&p->free);
 }
 
 const struct smm_policy_ops smm_policy_tlsf = {
