@@ -11,6 +11,8 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,7 +269,11 @@ struct smm_http *smm_http_new(struct event_base *base, int listen_fd, struct smm
 			      char *err, size_t errlen)
 {
 	struct smm_http *http = calloc(1, sizeof *http);
+	int one = 1;
 
+	/* Accepted sockets inherit it: a reply is never held back by Nagle
+	 * waiting for the ACK of its own first segment. */
+	setsockopt(listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (!http || !(http->evh = evhttp_new(base)) ||
 	    !evhttp_accept_socket_with_handle(http->evh, listen_fd)) {
 		snprintf(err, errlen, "cannot set up the HTTP port");

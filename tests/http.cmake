@@ -1,0 +1,4 @@
+# http.cmake — the HTTP side port (issue 13): /healthz, /metrics (checked
+# with promtool), /map.json against dump, limits on hostile HTTP clients;
+# and the live map page in headless Chromium.
+smm_e2e_test(e2e_http test_http.py)
