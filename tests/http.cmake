@@ -2,3 +2,4 @@
 # with promtool), /map.json against dump, limits on hostile HTTP clients;
 # and the live map page in headless Chromium.
 smm_e2e_test(e2e_http test_http.py)
+smm_e2e_test(e2e_watch test_watch.py)
