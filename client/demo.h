@@ -10,10 +10,11 @@
 #include "cli.h"
 #include "client.h"
 
-/* The demo prints every byte of an arena up to this size (20 rows of 50);
- * a larger one is shown as a scaled map of SMM_DEMO_MAP_CELLS cells, so a
- * 1 GiB arena takes a screen, not 21,000 lines. */
-#define SMM_DEMO_PRINT_LIMIT 1000
+/* The demo prints every byte of an arena up to what one dump reply
+ * carries; a larger one is shown as a scaled map of SMM_DEMO_MAP_CELLS
+ * cells (20 rows of 50), so a 1 GiB arena takes a screen, not 21,000
+ * lines of its first MiB. */
+#define SMM_DEMO_PRINT_LIMIT SMM_PROTO_MAX_DUMP
 #define SMM_DEMO_MAP_CELLS 1000
 
 /* smm_demo_size returns worker id's request size for seed: 1..max(1,
