@@ -60,7 +60,7 @@ class WebDriver:
         args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--window-size=1300,900"]
+                "--user-data-dir=" + profile, "--window-size=1120,540"]
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args}}}}
@@ -98,7 +98,8 @@ class WebDriver:
 READ_PAGE = """
 const cells = [...document.querySelectorAll('#grid div')].map(d => ({
   addr: +d.dataset.addr, end: +d.dataset.end, owner: +d.dataset.owner,
-  unfilled: d.className === 'unfilled', colour: getComputedStyle(d).backgroundColor}));
+  unfilled: d.classList.contains('unfilled'), text: d.textContent,
+  colour: getComputedStyle(d).backgroundColor}));
 const text = id => document.getElementById(id).textContent;
 return {updated: document.body.dataset.updated || null, cells: cells,
         used: text('s-used'), blocks: text('s-blocks'), free: text('s-free'),
@@ -155,6 +156,7 @@ class LivePage(unittest.TestCase):
             if want >= 0:
                 self.assertEqual(rgb(cell["colour"]), PALETTE[want % 6], cell)
                 self.assertFalse(cell["unfilled"], cell)
+                self.assertEqual(cell["text"], str(want), cell)  # ids 0-9: their digit
         shown = {c["owner"] for c in p["cells"]} - {-1}
         self.assertEqual(len(shown), len(blocks))
         self.assertEqual(p["blocks"], str(len(blocks)))
@@ -192,6 +194,11 @@ class LivePage(unittest.TestCase):
         print("page showed the free after %.2f s" % took)
         self.assertLess(took, 2.0)
         self.check_blocks(p, left)
+        # A block allocated and not yet filled is drawn apart from filled ones.
+        r = c.call({"op": "malloc", "id": 9, "size": 3})
+        p, _ = self.page(lambda p: p["blocks"] == str(len(left) + 1))
+        marked = [x["addr"] for x in p["cells"] if x["unfilled"]]
+        self.assertEqual(marked, list(range(r["addr"], r["addr"] + 3)))
         c.close()
 
 
