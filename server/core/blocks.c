@@ -115,13 +115,18 @@ static unsigned child_for(const struct inner *in, uint64_t addr)
 	return (unsigned)(base - in->sep) + (*base <= addr);
 }
 
-/* fetch asks for every cache line of [v, v+bytes) at once: a search's
- * probes depend on each other, so without this each cold line would be a
- * miss of its own, one after another. */
-static void fetch(const void *v, size_t bytes)
+/* fetch4 asks for the four cache lines from v at once: a search's probes
+ * depend on each other, so without this each cold line of a node's keys
+ * would be a miss of its own, one after another. Written out, not looped:
+ * on a warm tree the loop cost a third of the descent. */
+static void fetch4(const void *v)
 {
-	for (size_t i = 0; i < bytes; i += 64)
-		__builtin_prefetch((const char *)v + i);
+	const char *c = v;
+
+	__builtin_prefetch(c);
+	__builtin_prefetch(c + 64);
+	__builtin_prefetch(c + 128);
+	__builtin_prefetch(c + 192);
 }
 
 /* descend fills p with the way to addr: the leaf where it is or belongs,
@@ -132,13 +137,13 @@ static void descend(const struct smm_blocks *t, uint64_t addr, struct path *p)
 
 	for (unsigned d = 0; d < t->height; d++) {
 		struct inner *in = n;
-		fetch(in, sizeof *in);
+		fetch4(in->sep);
 		p->node[d] = in;
 		p->at[d] = child_for(in, addr);
 		n = in->child[p->at[d]];
 	}
 	p->leaf = n;
-	fetch(p->leaf->lo, sizeof p->leaf->lo);
+	fetch4(p->leaf->lo);
 	p->pos = lower(p->leaf, addr);
 }
 
@@ -243,7 +248,7 @@ static uint64_t split_inner(struct inner *in, struct inner *r, unsigned at, uint
 	memcpy(kids + at + 1, in->child + at, (INNER_MAX - at) * sizeof *kids);
 	memcpy(seps, in->sep, (at - 1) * sizeof *seps);
 	seps[at - 1] = sep;
-	memcpy(seps + at, in->sep + at - 1, (INNER_MAX - at) * sizeof *seps);
+	memcpy(seps + at, in->sep + (at - 1), (INNER_MAX - at) * sizeof *seps);
 	memcpy(in->child, kids, cut * sizeof *kids);
 	memcpy(in->sep, seps, (cut - 1) * sizeof *seps);
 	in->n = cut;
