@@ -17,6 +17,7 @@ import re
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -113,6 +114,19 @@ class Routes(HttpServerTest):
         key = c.call({"op": "malloc", "id": 1, "size": 10})["key"]
         for path in ("/map.json", "/metrics", "/"):
             self.assertNotIn(key, get(self.http, path)[2], path)
+
+
+class ReadmeScrapeConfig(unittest.TestCase):
+    def test_the_readmes_prometheus_snippet_is_a_valid_config(self):
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+        with open(readme) as f:
+            snippet = re.search(r"```yaml\n(scrape_configs:.*?)```", f.read(), re.S).group(1)
+        with tempfile.NamedTemporaryFile("w", suffix=".yml") as cfg:
+            cfg.write(snippet)
+            cfg.flush()
+            check = subprocess.run(["promtool", "check", "config", cfg.name], text=True,
+                                   capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
 
 class Metrics(HttpServerTest):
