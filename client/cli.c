@@ -16,7 +16,7 @@
 		 BIT(SMM_CLI_FREE) | BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_STATS) | BIT(SMM_CLI_RESET) | \
 		 BIT(SMM_CLI_RENEW))
 #define BLOCK (BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE) | BIT(SMM_CLI_RENEW))
-#define NET (ONESHOT | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_LOAD))
+#define NET (ONESHOT | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_LOAD) | BIT(SMM_CLI_WATCH))
 
 /* Longest --timeout or --duration: a day is already more than any run needs. */
 #define MAX_SECONDS 86400.0
@@ -47,7 +47,7 @@ static const struct flag flags[] = {
 	{ "json", NULL, "print the server's reply line as it came (error replies too)", K_BOOL, AT(json), ONESHOT, 0, 0, 0 },
 	{ "json", NULL, "print the summary as one JSON object", K_BOOL, AT(json), BIT(SMM_CLI_LOAD), 0, 0, 0 },
 	{ "verbose", NULL, "print each request and reply line on stderr as it goes", K_BOOL, AT(verbose), ONESHOT | BIT(SMM_CLI_DEMO), 0, 0, 0 },
-	{ "color", "WHEN", "colour the map: auto (on a terminal, unless $NO_COLOR is set), always or never (default auto)", K_COLOR, AT(color), BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_DEMO), 0, 0, 0 },
+	{ "color", "WHEN", "colour the map: auto (on a terminal, unless $NO_COLOR is set), always or never (default auto)", K_COLOR, AT(color), BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_WATCH), 0, 0, 0 },
 	{ "id", "N", "owner id, 0..2147483647 (default 0)", K_ID, AT(id), BIT(SMM_CLI_MALLOC), 0, 0, 0 },
 	{ "size", "N", "bytes to allocate; K, M, G, T suffixes are powers of 1024", K_RANGE, AT(size_min), BIT(SMM_CLI_MALLOC), BIT(SMM_CLI_MALLOC), 0, 0 },
 	{ "size", "MIN-MAX", "block sizes, each drawn from MIN..MAX, or N for one size; K, M, G, T suffixes (default 1-16)", K_RANGE, AT(size_min), BIT(SMM_CLI_LOAD), 0, 0, 0 },
@@ -63,6 +63,9 @@ static const struct flag flags[] = {
 	{ "length", "N", "bytes to show (default to the end)", K_U64, AT(length), BIT(SMM_CLI_DUMP), 0, 0, 0 },
 	{ "raw", NULL, "the memory as one line, as the server sent it: no addresses, colour or legend", K_BOOL, AT(raw), BIT(SMM_CLI_DUMP), 0, 0, 0 },
 	{ "blocks", NULL, "list the live blocks too", K_BOOL, AT(blocks), BIT(SMM_CLI_DUMP), 0, 0, 0 },
+	{ "cells", "N", "a scaled map instead of every byte: N cells (1..16384), one character each, so any arena fits a screen", K_COUNT, AT(cells), BIT(SMM_CLI_DUMP), 0, SMM_PROTO_MAX_CELLS, 0 },
+	{ "cells", "N", "cells in the scaled map, 1..16384 (default 1000)", K_COUNT, AT(cells), BIT(SMM_CLI_WATCH), 0, SMM_PROTO_MAX_CELLS, 0 },
+	{ "interval", "SECONDS", "redraw every SECONDS (default 1)", K_SECONDS, AT(interval_ms), BIT(SMM_CLI_WATCH), 0, 0, 0 },
 	{ "admin-token-file", "PATH", "file holding the admin token (default $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file), BIT(SMM_CLI_RESET) | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_FREE), 0, 0, 0 },
 	{ "threads", "N", "request threads, ids 0..N-1 (default 10)", K_COUNT, AT(threads), BIT(SMM_CLI_DEMO), 0, SMM_CLI_MAX_THREADS, 0 },
 	{ "threads", "N", "client threads, each running its share of the connections (default 2)", K_COUNT, AT(threads), BIT(SMM_CLI_LOAD), 0, SMM_CLI_MAX_THREADS, 0 },
@@ -93,6 +96,7 @@ static const struct {
 	[SMM_CLI_RENEW] = { "renew", "--addr N --key HEX --ttl MS [OPTION]...", "Move a block's lease to end MS ms from now.", NULL },
 	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [--ttl MS] [OPTION]...", "The seed's program over TCP.", "N threads each send {\"op\":\"my_malloc\",...} for a random block at once, then\nfill it with their id, or print 'Thread <id>: Not enough memory'; then the\nmemory and each thread's thread_message (its address, or -1). --seed repeats\nthe sizes; which threads are denied depends on the order the requests reach\nthe server. Exit 0 however many were denied." },
 	[SMM_CLI_LOAD] = { "load", "[--connections C] [--threads T] [--duration S | --requests N] [--pipeline P] [OPTION]...", "Load run: requests/s, latency percentiles, errors.", "Each unit of work is malloc then free of the same block (or one ping). A\nprogress line a second on stderr when it is a terminal; --json for scripts.\nInterrupted (Ctrl-C, or the server went away), it prints the summary of what\nit measured so far, marked interrupted, and exits 130 or 2." },
+	[SMM_CLI_WATCH] = { "watch", "[--interval S] [--cells N] [OPTION]...", "Redraw the scaled memory map and the counters until Ctrl-C.", "Like watch(1) or top: on a terminal the screen is redrawn in place each round;\notherwise each round is printed as plain lines. Ctrl-C ends it with status 0." },
 };
 
 const char *smm_cli_cmd_name(enum smm_cli_cmd cmd)
@@ -112,6 +116,7 @@ static void set_defaults(struct smm_cli *cli)
 	cli->connections = 4;
 	cli->pipeline = 1;
 	cli->op = SMM_OP_MALLOC;
+	cli->interval_ms = 1000;
 }
 
 /* parse_u64 reads a decimal number, with K/M/G/T suffixes when asked,

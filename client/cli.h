@@ -21,6 +21,8 @@
 #define SMM_CLI_MAX_THREADS 1024
 /* Beyond this a load run meets the server's own connection limit first. */
 #define SMM_CLI_MAX_CONNECTIONS 10000
+/* Cells of watch's map when --cells does not say: 20 rows of 50. */
+#define SMM_CLI_WATCH_CELLS 1000
 /* Requests in flight per connection; more only grows the server's queue. */
 #define SMM_CLI_MAX_PIPELINE 65536
 
@@ -36,6 +38,7 @@ enum smm_cli_cmd {
 	SMM_CLI_RENEW,
 	SMM_CLI_DEMO,
 	SMM_CLI_LOAD,
+	SMM_CLI_WATCH,
 	SMM_CLI_NCMDS
 };
 
@@ -51,7 +54,7 @@ struct smm_cli {
 	enum smm_cli_cmd cmd;
 	bool help, version, json;
 	bool verbose;             /* one-shot commands, demo: show the wire traffic */
-	enum smm_cli_color color; /* dump, demo */
+	enum smm_cli_color color; /* dump, demo, watch */
 	char host[256];
 	int port;
 	int timeout_ms;
@@ -66,6 +69,9 @@ struct smm_cli {
 	char fill_char;      /* 0: the owner's id character */
 	uint64_t offset, length; /* dump; length SMM_CLIENT_TO_END when absent */
 	bool raw, blocks;
+	int cells;           /* dump, watch: a scaled map of this many cells; 0: none */
+	/* watch */
+	int interval_ms;
 	char admin_token_file[1024];
 	/* demo */
 	int threads;

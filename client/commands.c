@@ -27,6 +27,10 @@ static int build(const struct smm_cli *cli, struct smm_request *req, char *err, 
 	req->has_length = cli->length != SMM_CLIENT_TO_END;
 	req->length = req->has_length ? cli->length : 0;
 	req->blocks = cli->blocks;
+	if (cli->cmd == SMM_CLI_DUMP && cli->cells) {
+		req->op = SMM_OP_MAP;
+		req->cells = (uint64_t)cli->cells;
+	}
 	req->has_ttl = cli->has_ttl;
 	req->ttl_ms = cli->ttl_ms;
 	req->conn_scope = cli->conn_scope;
@@ -70,7 +74,9 @@ static void show(const struct smm_cli *cli, const struct smm_reply *rep, bool co
 			(unsigned long long)rep->addr);
 		break;
 	case SMM_CLI_DUMP:
-		if (cli->raw)
+		if (cli->cells)
+			smm_render_map(out, rep, color);
+		else if (cli->raw)
 			fprintf(out, "%s\n", rep->memory);
 		else
 			smm_render_memory(out, rep, color);
@@ -100,7 +106,7 @@ enum smm_client_status smm_commands_run(const struct smm_cli *cli, FILE *out, FI
 		goto out;
 	color = color && cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json;
 	/* The text map needs each byte's owner: colour, and unfilled bytes. */
-	req.blocks = req.blocks || (cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json);
+	req.blocks = req.blocks || (cli->cmd == SMM_CLI_DUMP && !cli->raw && !cli->json && !cli->cells);
 	if (smm_client_connect(cli->host, cli->port, cli->timeout_ms, &c, err, errlen) < 0)
 		goto out;
 	if (trace)

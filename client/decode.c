@@ -138,6 +138,51 @@ static int decode_stats(const cJSON *obj, struct smm_reply *rep, char *policy)
 	return 0;
 }
 
+/* get_cells reads the map's array name into field (0 used, 1 unfilled,
+ * 2 owner) of rep->cells[0..rep->ncells). */
+static int get_cells(const cJSON *obj, const char *name, int field, struct smm_reply *rep)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
+	const cJSON *v;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != rep->ncells)
+		return bad(rep, "missing array of cells", name);
+	cJSON_ArrayForEach(v, arr) {
+		struct smm_cell *c = &rep->cells[i++];
+		if (!cJSON_IsNumber(v) || v->valuedouble < (field == 2 ? -1 : 0) ||
+		    v->valuedouble > (double)SMM_PROTO_MAX_INT)
+			return bad(rep, "bad number in", name);
+		if (field == 2)
+			c->owner = (int64_t)v->valuedouble;
+		else
+			*(field ? &c->unfilled : &c->used) = (uint64_t)v->valuedouble;
+	}
+	return 0;
+}
+
+static int decode_map(const cJSON *obj, struct smm_reply *rep)
+{
+	const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(obj, "blocks");
+	uint64_t n;
+
+	if (get_u64(obj, "size", &rep->memory_size, rep) < 0 ||
+	    get_u64(obj, "offset", &rep->offset, rep) < 0 ||
+	    get_u64(obj, "length", &rep->length, rep) < 0 || get_u64(obj, "cells", &n, rep) < 0)
+		return -1;
+	if (n > SMM_PROTO_MAX_CELLS)
+		return bad(rep, "too many", "cells");
+	rep->ncells = (size_t)n;
+	rep->cells = calloc(n ? n : 1, sizeof *rep->cells);
+	if (!rep->cells)
+		return bad(rep, "out of memory for", "cells");
+	rep->truncated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "blocks_truncated"));
+	if (get_cells(obj, "used", 0, rep) < 0 || get_cells(obj, "unfilled", 1, rep) < 0 ||
+	    get_cells(obj, "owner", 2, rep) < 0)
+		return -1;
+	return blocks ? decode_blocks(blocks, rep) : 0;
+}
+
 static int decode_ok(enum smm_op op, const cJSON *obj, struct smm_reply *rep, char *policy)
 {
 	const cJSON *key;
@@ -165,6 +210,8 @@ static int decode_ok(enum smm_op op, const cJSON *obj, struct smm_reply *rep, ch
 		return get_u64(obj, "size", &rep->size, rep);
 	case SMM_OP_DUMP:
 		return decode_dump(obj, rep);
+	case SMM_OP_MAP:
+		return decode_map(obj, rep);
 	case SMM_OP_STATS:
 		return decode_stats(obj, rep, policy);
 	case SMM_OP_RESET:

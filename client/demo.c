@@ -98,20 +98,27 @@ static enum smm_client_status prepare(const struct smm_cli *cli, struct smm_clie
 	return st;
 }
 
-/* show writes the memory and the thread_message slots, as the seed did. */
+/* show writes the memory (a scaled map past SMM_DEMO_PRINT_LIMIT bytes)
+ * and the thread_message slots, as the seed did. */
 static enum smm_client_status show(const struct smm_cli *cli, struct smm_client *c,
-				   const struct worker *ws, FILE *out, bool color, char *err,
-				   size_t errlen)
+				   const struct worker *ws, uint64_t memory, FILE *out, bool color,
+				   char *err, size_t errlen)
 {
 	struct smm_reply rep = { 0 };
-	enum smm_client_status st = smm_client_dump(c, 0, SMM_CLIENT_TO_END, true, &rep);
+	struct smm_request map = { .op = SMM_OP_MAP, .cells = SMM_DEMO_MAP_CELLS };
+	bool scaled = memory > SMM_DEMO_PRINT_LIMIT;
+	enum smm_client_status st = scaled ? smm_client_call(c, &map, &rep)
+					   : smm_client_dump(c, 0, SMM_CLIENT_TO_END, true, &rep);
 
 	if (st != SMM_CLIENT_OK) {
 		smm_client_describe(st, &rep, err, errlen);
 		goto out;
 	}
 	fputs("Memory:\n", out);
-	smm_render_memory(out, &rep, color);
+	if (scaled)
+		smm_render_map(out, &rep, color);
+	else
+		smm_render_memory(out, &rep, color);
 	fputs("thread_message:\n", out);
 	for (int i = 0; i < cli->threads; i++)
 		fprintf(out, "  Thread %d: %lld (asked %llu byte%s)\n", ws[i].id,
@@ -171,7 +178,7 @@ enum smm_client_status smm_demo_run(const struct smm_cli *cli, FILE *out, FILE *
 			goto out;
 		}
 	}
-	st = show(cli, c, ws, out, color, err, errlen);
+	st = show(cli, c, ws, memory, out, color, err, errlen);
 out:
 	free(ws);
 	smm_client_close(c);

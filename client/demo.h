@@ -10,6 +10,13 @@
 #include "cli.h"
 #include "client.h"
 
+/* The demo prints every byte of an arena up to what one dump reply
+ * carries; a larger one is shown as a scaled map of SMM_DEMO_MAP_CELLS
+ * cells (20 rows of 50), so a 1 GiB arena takes a screen, not 21,000
+ * lines of its first MiB. */
+#define SMM_DEMO_PRINT_LIMIT SMM_PROTO_MAX_DUMP
+#define SMM_DEMO_MAP_CELLS 1000
+
 /* smm_demo_size returns worker id's request size for seed: 1..max(1,
  * memory/6), the seed's rand() % (MEMORY_SIZE/6) + 1, but drawn from a
  * hash of (seed, id) so that a seed fixes every size whatever order the
@@ -22,7 +29,8 @@ uint64_t smm_demo_size(uint64_t seed, int id, uint64_t memory);
  * for malloc) of a random size,
  * then fill with its id character when granted, or the line
  * "Thread <id>: Not enough memory" on out when denied. Then it writes the
- * memory (coloured by owner when color) and each thread's thread_message.
+ * memory (coloured by owner when color; a scaled map past
+ * SMM_DEMO_PRINT_LIMIT bytes) and each thread's thread_message.
  * Returns SMM_CLIENT_OK when the run completed, however many were denied;
  * SMM_CLIENT_EREPLY ("CODE: message" in err) when the server refused
  * something else; SMM_CLIENT_ENET (one line in err) when it could not be

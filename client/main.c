@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "demo.h"
 #include "load.h"
+#include "watch.h"
 
 /* Exit statuses, as --help documents them; 130 is what shells report
  * for a command killed by SIGINT. */
@@ -51,6 +52,17 @@ static int run_load(const struct smm_cli *cli, char *err, size_t errlen)
 	return st == SMM_CLIENT_OK ? EXIT_SUCCESS : st == SMM_CLIENT_EREPLY ? EXIT_REPLY : EXIT_NET;
 }
 
+/* run_watch redraws until Ctrl-C, which ends it with status 0. */
+static int run_watch(const struct smm_cli *cli, bool color, char *err, size_t errlen)
+{
+	int stop_fd = sigint_fd();
+	enum smm_client_status st = smm_watch_run(cli, stdout, stop_fd, color, err, errlen);
+
+	if (stop_fd >= 0)
+		close(stop_fd);
+	return st == SMM_CLIENT_OK ? EXIT_SUCCESS : st == SMM_CLIENT_EREPLY ? EXIT_REPLY : EXIT_NET;
+}
+
 /* use_color decides --color: auto is a terminal without $NO_COLOR
  * (no-color.org: set and not empty); the flag's other values win. */
 static bool use_color(const struct smm_cli *cli)
@@ -73,6 +85,8 @@ static int run(const struct smm_cli *cli, char *err, size_t errlen)
 		break;
 	case SMM_CLI_LOAD:
 		return run_load(cli, err, errlen);
+	case SMM_CLI_WATCH:
+		return run_watch(cli, color, err, errlen);
 	default:
 		st = smm_commands_run(cli, stdout, cli->verbose ? stderr : NULL, color, err, errlen);
 		break;

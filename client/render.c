@@ -101,6 +101,49 @@ void smm_render_memory(FILE *out, const struct smm_reply *rep, bool color)
 			(unsigned long long)(rep->memory_size - rep->offset));
 }
 
+/* map_row writes cells [i, i + SMM_RENDER_ROW) of a map. */
+static void map_row(FILE *out, const struct smm_reply *rep, size_t i, bool color)
+{
+	for (size_t j = i; j < rep->ncells && j < i + SMM_RENDER_ROW; j++) {
+		const struct smm_cell *c = &rep->cells[j];
+		bool unfilled = c->used && c->unfilled * 2 >= c->used;
+		if (!c->used) {
+			fputc('.', out);
+			continue;
+		}
+		if (color)
+			fprintf(out, "%s%s", colours[(uint64_t)c->owner % NCOLOURS],
+				unfilled ? UNFILLED_STYLE : "");
+		fputc(unfilled ? SMM_RENDER_UNFILLED : smm_id_char(c->owner), out);
+		if (color)
+			fputs(RESET, out);
+	}
+	fputc('\n', out);
+}
+
+void smm_render_map(FILE *out, const struct smm_reply *rep, bool color)
+{
+	uint64_t end = rep->offset + rep->length;
+	int width = 1;
+
+	for (uint64_t e = end; e >= 10; e /= 10)
+		width++;
+	fprintf(out, "Map of bytes %llu to %llu of %llu: %zu cells of %s%llu bytes\n",
+		(unsigned long long)rep->offset, (unsigned long long)(end ? end - 1 : 0),
+		(unsigned long long)rep->memory_size, rep->ncells,
+		rep->ncells && rep->length % rep->ncells ? "about " : "",
+		(unsigned long long)(rep->ncells ? rep->length / rep->ncells : 0));
+	for (size_t i = 0; i < rep->ncells; i += SMM_RENDER_ROW) {
+		uint64_t addr = rep->offset +
+				(uint64_t)((unsigned __int128)rep->length * i / rep->ncells);
+		fprintf(out, "%*llu  ", width, (unsigned long long)addr);
+		map_row(out, rep, i, color);
+	}
+	fprintf(out, "(a cell: the id owning most of it; %s%c%s mostly allocated, not yet filled; "
+		     ". free)\n",
+		color ? UNFILLED_STYLE : "", SMM_RENDER_UNFILLED, color ? RESET : "");
+}
+
 void smm_render_trace_cb(void *arg, char dir, const char *line, size_t len)
 {
 	const struct smm_render_trace *t = arg;

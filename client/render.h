@@ -27,6 +27,15 @@
  * its unfilled bytes in reverse video. A truncated window ends with a note. */
 void smm_render_memory(FILE *out, const struct smm_reply *rep, bool color);
 
+/* smm_render_map writes rep's scaled map (a map reply) as rows of
+ * SMM_RENDER_ROW cells, each row led by the address of its first byte:
+ * a cell is its owner's id character where any byte is used,
+ * SMM_RENDER_UNFILLED where most used bytes were never filled, the
+ * filler '.' where it is free; with color each owner in the same colour
+ * as smm_render_memory's. A heading says what a cell covers and a legend
+ * follows. */
+void smm_render_map(FILE *out, const struct smm_reply *rep, bool color);
+
 /* smm_render_blocks writes rep's blocks as a table: addr, size, id and the
  * id's character. */
 void smm_render_blocks(FILE *out, const struct smm_reply *rep);

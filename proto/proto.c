@@ -25,7 +25,7 @@ static const char *const err_texts[SMM_ERR_COUNT] = {
 };
 
 static const char *const op_names[] = {
-	"ping", "malloc", "fill", "free", "dump", "stats", "reset", "renew", "stop", "release",
+	"ping", "malloc", "fill", "free", "dump", "stats", "reset", "renew", "map", "stop", "release",
 };
 
 const char *smm_err_name(enum smm_err err)
@@ -60,6 +60,7 @@ void smm_reply_clear(struct smm_reply *rep)
 {
 	free(rep->memory);
 	free(rep->blocks);
+	free(rep->cells);
 	memset(rep, 0, sizeof *rep);
 }
 

@@ -34,6 +34,12 @@
 #define SMM_PROTO_MAX_DUMP_BLOCKS 16384u
 /* Bytes one listed block takes in a dump reply, at most. */
 #define SMM_PROTO_DUMP_BLOCK_BYTES 64u
+/* A map reply has at most this many cells (about 0.5 MiB of JSON)... */
+#define SMM_PROTO_MAX_CELLS 16384u
+/* ...of at most this many bytes each, and lists blocks only when its
+ * window holds at most this many (enough for a tooltip on each). */
+#define SMM_PROTO_MAP_CELL_BYTES 32u
+#define SMM_PROTO_MAX_MAP_BLOCKS 2048u
 /* Longest lease a request may ask for: 30 days, in milliseconds. */
 #define SMM_PROTO_MAX_TTL 2592000000ULL
 /* Default and hard bounds for the server's line limit. */
@@ -50,6 +56,7 @@ enum smm_op {
 	SMM_OP_STATS,
 	SMM_OP_RESET,
 	SMM_OP_RENEW,
+	SMM_OP_MAP,     /* a scaled memory map: cells of a window, from the block table */
 	SMM_OP_STOP,    /* internal: never parsed from the wire; ends the allocator thread */
 	SMM_OP_RELEASE, /* internal: connection conn closed; free its connection-scoped blocks */
 };
@@ -92,10 +99,11 @@ struct smm_request {
 	bool conn_scope;   /* malloc: "scope":"connection" */
 	bool has_token;    /* free: by the admin token instead of the key */
 	char fill_char;    /* fill: explicit character, 0 when absent */
-	uint64_t offset;   /* dump: window start */
-	uint64_t length;   /* dump: window length; has_length says if given */
+	uint64_t offset;   /* dump, map: window start */
+	uint64_t length;   /* dump, map: window length; has_length says if given */
 	bool has_length;
-	bool blocks;       /* dump: list blocks too */
+	bool blocks;       /* dump, map: list blocks too */
+	uint64_t cells;    /* map: cells to cut the window into, 1..SMM_PROTO_MAX_CELLS */
 	char token[SMM_PROTO_MAX_TOKEN + 1]; /* reset, free: admin token, NUL-terminated */
 	size_t token_len;
 	char *tag;         /* the "tag" value as compact JSON, malloc'd, or NULL */
@@ -112,6 +120,16 @@ struct smm_block_info {
 	bool conn_scope;  /* freed when its connection closes */
 };
 
+/* One cell of a scaled map: the bytes of live blocks in it, those of
+ * them in blocks never filled, and the id owning the most (-1: none). */
+struct smm_cell {
+	uint64_t used, unfilled;
+	int64_t owner;
+};
+
+/* Ops a client can send (ping..map): the per-op counters' indexes. */
+#define SMM_PROTO_WIRE_OPS SMM_OP_STOP
+
 /* Counters reported by stats. The allocator thread fills the arena part,
  * the event loop the connection part. */
 struct smm_stats {
@@ -122,6 +140,8 @@ struct smm_stats {
 	uint64_t requests, connections, queue_depth, uptime_ms;
 	uint64_t bad_requests, too_large, rejected_connections;
 	uint64_t output_paused, idle_closed, accept_paused;
+	uint64_t by_op[SMM_PROTO_WIRE_OPS]; /* requests parsed, per op */
+	uint64_t by_err[SMM_ERR_COUNT];     /* error replies, per code (by_err[0] unused) */
 };
 
 /* The answer to one request: the seed's thread_message slot, grown up. */
@@ -141,6 +161,8 @@ struct smm_reply {
 	struct smm_block_info *blocks; /* dump with blocks: malloc'd, owned */
 	size_t nblocks;
 	bool has_blocks;
+	struct smm_cell *cells; /* map: malloc'd, owned; offset, length, memory_size too */
+	size_t ncells;
 	struct smm_stats stats; /* stats */
 	uint64_t freed;         /* reset: blocks freed */
 };

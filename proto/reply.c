@@ -22,14 +22,9 @@ static void format_error(enum smm_op op, const struct smm_reply *rep, struct smm
 	smm_buf_add_json_string(out, rep->message, strnlen(rep->message, sizeof rep->message));
 }
 
-static void format_dump(const struct smm_reply *rep, struct smm_buf *out)
+/* format_blocks adds a dump's or a map's block list, when it has one. */
+static void format_blocks(const struct smm_reply *rep, struct smm_buf *out)
 {
-	smm_buf_addf(out, ",\"size\":%llu,\"offset\":%llu,\"length\":%llu,\"memory\":",
-		     (unsigned long long)rep->memory_size, (unsigned long long)rep->offset,
-		     (unsigned long long)rep->length);
-	smm_buf_add_json_string(out, rep->memory ? rep->memory : "", rep->length);
-	if (rep->truncated)
-		smm_buf_adds(out, ",\"truncated\":true");
 	if (!rep->has_blocks)
 		return;
 	smm_buf_adds(out, ",\"blocks\":[");
@@ -43,6 +38,61 @@ static void format_dump(const struct smm_reply *rep, struct smm_buf *out)
 		smm_buf_adds(out, b->conn_scope ? ",\"scope\":\"connection\"}" : "}");
 	}
 	smm_buf_addc(out, ']');
+}
+
+static void format_dump(const struct smm_reply *rep, struct smm_buf *out)
+{
+	smm_buf_addf(out, ",\"size\":%llu,\"offset\":%llu,\"length\":%llu,\"memory\":",
+		     (unsigned long long)rep->memory_size, (unsigned long long)rep->offset,
+		     (unsigned long long)rep->length);
+	smm_buf_add_json_string(out, rep->memory ? rep->memory : "", rep->length);
+	if (rep->truncated)
+		smm_buf_adds(out, ",\"truncated\":true");
+	format_blocks(rep, out);
+}
+
+/* format_cells adds one array of the map's cells: field 0 used, 1 unfilled,
+ * 2 owner. */
+static void format_cells(const struct smm_reply *rep, const char *name, int field,
+			 struct smm_buf *out)
+{
+	smm_buf_addf(out, ",\"%s\":[", name);
+	for (size_t i = 0; i < rep->ncells; i++) {
+		const struct smm_cell *c = &rep->cells[i];
+		if (field == 2)
+			smm_buf_addf(out, "%s%lld", i ? "," : "", (long long)c->owner);
+		else
+			smm_buf_addf(out, "%s%llu", i ? "," : "",
+				     (unsigned long long)(field ? c->unfilled : c->used));
+	}
+	smm_buf_addc(out, ']');
+}
+
+static void format_map(const struct smm_reply *rep, struct smm_buf *out)
+{
+	smm_buf_addf(out, ",\"size\":%llu,\"offset\":%llu,\"length\":%llu,\"cells\":%zu",
+		     (unsigned long long)rep->memory_size, (unsigned long long)rep->offset,
+		     (unsigned long long)rep->length, rep->ncells);
+	format_cells(rep, "used", 0, out);
+	format_cells(rep, "unfilled", 1, out);
+	format_cells(rep, "owner", 2, out);
+	if (rep->truncated)
+		smm_buf_adds(out, ",\"blocks_truncated\":true");
+	format_blocks(rep, out);
+}
+
+/* format_counts adds the per-op request counts and per-code error counts. */
+static void format_counts(const struct smm_stats *s, struct smm_buf *out)
+{
+	smm_buf_adds(out, ",\"ops\":{");
+	for (int op = 0; op < SMM_PROTO_WIRE_OPS; op++)
+		smm_buf_addf(out, "%s\"%s\":%llu", op ? "," : "", smm_op_name((enum smm_op)op),
+			     (unsigned long long)s->by_op[op]);
+	smm_buf_adds(out, "},\"errors\":{");
+	for (int e = 1; e < SMM_ERR_COUNT; e++)
+		smm_buf_addf(out, "%s\"%s\":%llu", e > 1 ? "," : "", smm_err_name((enum smm_err)e),
+			     (unsigned long long)s->by_err[e]);
+	smm_buf_addc(out, '}');
 }
 
 double smm_stats_fragmentation(const struct smm_stats *st)
@@ -99,6 +149,10 @@ static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_bu
 		break;
 	case SMM_OP_STATS:
 		format_stats(&rep->stats, out);
+		format_counts(&rep->stats, out);
+		break;
+	case SMM_OP_MAP:
+		format_map(rep, out);
 		break;
 	case SMM_OP_RESET:
 		smm_buf_addf(out, ",\"freed\":%llu", (unsigned long long)rep->freed);

@@ -197,7 +197,7 @@ static const struct { const char *name; enum smm_op op; } ops[] = {
 	{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
 	{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
 	{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
-	{ "renew", SMM_OP_RENEW },
+	{ "renew", SMM_OP_RENEW }, { "map", SMM_OP_MAP },
 };
 
 /* Longest op name echoed back in an unknown_op message; longer ones are cut. */
@@ -305,6 +305,11 @@ static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_repl
 		return get_free(obj, req, err);
 	case SMM_OP_DUMP:
 		return get_dump(obj, req, err);
+	case SMM_OP_MAP:
+		/* A map names its window as a dump does, and how finely to cut it. */
+		if (get_dump(obj, req, err) < 0)
+			return -1;
+		return get_uint(obj, "cells", 1, SMM_PROTO_MAX_CELLS, 1, &req->cells, err);
 	case SMM_OP_RESET:
 		return get_token(obj, req, err);
 	default:
@@ -404,11 +409,14 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 		}
 		break;
 	case SMM_OP_DUMP:
+	case SMM_OP_MAP:
 		smm_buf_addf(out, ",\"offset\":%llu", (unsigned long long)req->offset);
 		if (req->has_length)
 			smm_buf_addf(out, ",\"length\":%llu", (unsigned long long)req->length);
 		if (req->blocks)
 			smm_buf_adds(out, ",\"blocks\":true");
+		if (req->op == SMM_OP_MAP)
+			smm_buf_addf(out, ",\"cells\":%llu", (unsigned long long)req->cells);
 		break;
 	case SMM_OP_RESET:
 		smm_buf_adds(out, ",\"token\":");

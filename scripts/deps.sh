@@ -12,7 +12,7 @@ set -eu
 
 build="build-essential cmake pkg-config libevent-dev libcjson-dev"
 demo="$build netcat-openbsd"
-test="$build libcmocka-dev clang libclang-rt-14-dev python3 netcat-openbsd docker-compose man-db"
+test="$build libcmocka-dev clang libclang-rt-14-dev python3 netcat-openbsd docker-compose man-db prometheus chromium chromium-driver"
 
 list=0
 [ "${1:-}" = --list ] && { list=1; shift; }

@@ -23,6 +23,7 @@ struct setting {
 static const struct setting settings[] = {
 	{ "host", "SMM_HOST", "HOST", "address to listen on (default 127.0.0.1)", K_STR, AT(host) },
 	{ "port", "SMM_PORT", "PORT", "TCP port, 0 picks a free one (default 7150)", K_PORT, AT(port) },
+	{ "http-port", "SMM_HTTP_PORT", "PORT", "HTTP port for /metrics, /healthz and the memory map page, 0 picks a free one (default off)", K_PORT, AT(http_port) },
 	{ "memory", "SMM_MEMORY", "BYTES", "arena size; K, M, G, T suffixes are powers of 1024 (default 150)", K_BYTES, AT(memory) },
 	{ "policy", "SMM_POLICY", "NAME", "placement policy (default bump)", K_POLICY, AT(policy) },
 	{ "align", "SMM_ALIGN", "N", "start every block at a multiple of N, a power of two (default 1)", K_POW2, AT(align) },
@@ -47,6 +48,7 @@ static void set_defaults(struct smm_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	strcpy(cfg->host, "127.0.0.1");
 	cfg->port = 7150;
+	cfg->http_port = -1;
 	cfg->memory = 150;
 	cfg->policy = smm_policy_find("bump");
 	cfg->align = 1;

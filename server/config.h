@@ -14,6 +14,7 @@
 struct smm_config {
 	char host[256];
 	int port;
+	int http_port; /* -1: no HTTP side port */
 	uint64_t memory;
 	const struct smm_policy_ops *policy;
 	char filler;

@@ -5,6 +5,7 @@
 #define SMM_JOB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto.h"
 #include "queue.h"
@@ -18,6 +19,11 @@ struct smm_job {
 	struct smm_job *conn_next;  /* next reply owed on that connection */
 	int done;                   /* rep is final and may be written out */
 	size_t reply_estimate;      /* bytes its reply line is expected to take */
+	uint64_t read_ns;           /* when its line was read (smm_metrics_now_ns) */
+	int mop;                    /* its op for the metrics; SMM_METRICS_INVALID: none */
+	/* An internal job (conn NULL): called with it when it comes back,
+	 * instead of writing a reply; it then owns the job. */
+	void (*back)(struct smm_job *j);
 };
 
 /* smm_job_of returns the job that embeds node. */

@@ -13,6 +13,7 @@
 #include "allocator.h"
 #include "arena.h"
 #include "config.h"
+#include "http.h"
 #include "job.h"
 #include "log.h"
 #include "net.h"
@@ -35,6 +36,7 @@ struct server {
 	int notify_fd;
 	struct event_base *base;
 	struct smm_net *net;
+	struct smm_http *http;
 	struct event *sigterm, *sigint;
 	struct smm_allocator *allocator;
 };
@@ -81,6 +83,31 @@ static int open_listener(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* open_http starts the HTTP side port, when --http-port asks for one, on
+ * the main port's host; its line comes after the main port's, which is
+ * the one scripts wait for. */
+static int open_http(struct server *s, char *err, size_t errlen)
+{
+	char name[300];
+	int fd;
+
+	if (s->cfg.http_port < 0)
+		return 0;
+	fd = smm_sock_listen(s->cfg.host, s->cfg.http_port, err, errlen);
+	if (fd < 0)
+		return -1;
+	smm_sock_name(fd, name, sizeof name);
+	s->http = smm_http_new(s->base, fd, s->net, s->requests,
+			       &(struct smm_http_config){ .version = SMM_VERSION,
+							  .idle_timeout = s->cfg.idle_timeout,
+							  .log = &s->log },
+			       err, errlen);
+	if (!s->http)
+		return -1;
+	smm_log_write(&s->log, SMM_LOG_INFO, "http listening on %s", name);
+	return 0;
+}
+
 static int start(struct server *s, char *err, size_t errlen)
 {
 	struct smm_arena_config ac = { s->cfg.memory, s->cfg.align, s->cfg.filler, s->cfg.policy };
@@ -107,7 +134,7 @@ static int start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot install signal handlers");
 		return -1;
 	}
-	if (open_listener(s, err, errlen) < 0)
+	if (open_listener(s, err, errlen) < 0 || open_http(s, err, errlen) < 0)
 		return -1;
 	s->allocator = smm_allocator_start(s->arena, s->requests, s->replies, s->notify_fd,
 					   err, errlen);
@@ -140,6 +167,7 @@ static void cleanup(struct server *s)
 	if (s->allocator)
 		stop_allocator(s);
 	smm_net_destroy(s->net);
+	smm_http_destroy(s->http); /* after net: net hands back its jobs */
 	if (s->sigterm)
 		event_free(s->sigterm);
 	if (s->sigint)

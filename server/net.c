@@ -34,6 +34,7 @@
 
 #include "job.h"
 #include "keys.h"
+#include "metrics.h"
 #include "reply.h"
 #include "request.h"
 
@@ -84,6 +85,7 @@ struct smm_net {
 	struct timespec started;
 	uint64_t requests_total, bad_requests, too_large, rejected_connections;
 	uint64_t output_paused, idle_closed, accept_paused;
+	struct smm_metrics metrics;
 };
 
 static void conn_read(struct conn *c);
@@ -111,6 +113,7 @@ static void fill_loop_stats(const struct smm_net *net, struct smm_stats *st)
 	st->output_paused = net->output_paused;
 	st->idle_closed = net->idle_closed;
 	st->accept_paused = net->accept_paused;
+	smm_metrics_stats(&net->metrics, st);
 }
 
 static void conn_free(struct conn *c)
@@ -284,6 +287,7 @@ static void conn_write_reply(struct conn *c, struct smm_job *j)
 
 	if (j->req.op == SMM_OP_STATS && j->rep.err == SMM_ERR_NONE)
 		fill_loop_stats(net, &j->rep.stats);
+	smm_metrics_reply(&net->metrics, j->mop, j->rep.err, smm_metrics_now_ns() - j->read_ns);
 	smm_buf_reset(&net->out);
 	smm_reply_format(j->req.op, j->req.tag, &j->rep, &net->out);
 	if (net->out.oom) {
@@ -328,6 +332,9 @@ static size_t reply_estimate(const struct smm_net *net, const struct smm_request
 {
 	uint64_t len;
 
+	if (req->op == SMM_OP_MAP)
+		return SMALL_REPLY_BYTES + req->cells * SMM_PROTO_MAP_CELL_BYTES +
+		       (req->blocks ? SMM_PROTO_MAX_MAP_BLOCKS * SMM_PROTO_DUMP_BLOCK_BYTES : 0);
 	if (req->op != SMM_OP_DUMP || req->offset >= net->cfg.memory_size)
 		return SMALL_REPLY_BYTES;
 	len = net->cfg.memory_size - req->offset;
@@ -424,8 +431,11 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 	if (!j)
 		return -1;
 	net->requests_total++;
-	if (smm_request_parse(line, len, &j->req, &j->rep) < 0 ||
-	    lease_terms(net, &j->req, &j->rep) < 0) {
+	j->read_ns = smm_metrics_now_ns();
+	j->mop = SMM_METRICS_INVALID;
+	if (smm_request_parse(line, len, &j->req, &j->rep) == 0)
+		net->metrics.by_op[j->mop = (int)j->req.op]++;
+	if (j->mop == SMM_METRICS_INVALID || lease_terms(net, &j->req, &j->rep) < 0) {
 		net->bad_requests++;
 		j->done = 1;
 	} else if (j->req.op == SMM_OP_PING) {
@@ -453,6 +463,8 @@ static int answer_too_large(struct conn *c)
 		return -1;
 	c->net->requests_total++;
 	c->net->too_large++;
+	j->read_ns = smm_metrics_now_ns();
+	j->mop = SMM_METRICS_INVALID;
 	snprintf(msg, sizeof msg, "line longer than the server's limit of %zu bytes",
 		 c->net->cfg.max_line);
 	smm_reply_fail(&j->rep, SMM_ERR_TOO_LARGE, msg);
@@ -604,6 +616,7 @@ static void reject(struct smm_net *net, evutil_socket_t fd)
 	struct smm_reply rep = { 0 };
 
 	net->rejected_connections++;
+	net->metrics.by_err[SMM_ERR_BUSY]++;
 	smm_reply_fail(&rep, SMM_ERR_BUSY, "too many connections");
 	smm_buf_reset(&net->out);
 	smm_reply_format(SMM_OP_PING, NULL, &rep, &net->out);
@@ -720,6 +733,10 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 	while ((n = smm_qlist_shift(&done))) {
 		struct smm_job *j = smm_job_of(n);
 		struct conn *c = j->conn;
+		if (j->back) {
+			j->back(j); /* an internal job, such as the HTTP side's */
+			continue;
+		}
 		c->inflight--;
 		net->inflight--;
 		j->done = 1;
@@ -826,6 +843,10 @@ void smm_net_destroy(struct smm_net *net)
 		while ((n = smm_qlist_shift(&left))) {
 			struct smm_job *j = smm_job_of(n);
 			struct conn *c = j->conn;
+			if (j->back) {
+				j->back(j);
+				continue;
+			}
 			j->done = 1;
 			if (c)
 				c->inflight--;
@@ -852,4 +873,19 @@ void smm_net_destroy(struct smm_net *net)
 		event_free(net->drain_ev);
 	smm_buf_free(&net->out);
 	free(net);
+}
+
+void smm_net_stats(const struct smm_net *net, struct smm_stats *st)
+{
+	fill_loop_stats(net, st);
+}
+
+int smm_net_draining(const struct smm_net *net)
+{
+	return net->draining;
+}
+
+const struct smm_metrics *smm_net_metrics(const struct smm_net *net)
+{
+	return &net->metrics;
 }

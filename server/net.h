@@ -10,7 +10,10 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "proto.h"
 #include "queue.h"
+
+struct smm_metrics;
 
 struct smm_net_config {
 	size_t max_line;     /* bytes a line may hold before its "\n" */
@@ -46,5 +49,15 @@ void smm_net_shutdown(struct smm_net *net);
  * still holds, including those left on replies. Call after the allocator
  * thread has ended. */
 void smm_net_destroy(struct smm_net *net);
+
+/* smm_net_stats fills the event loop's part of a stats reply in *st
+ * (connections, queue, limits, requests per op and errors per code). */
+void smm_net_stats(const struct smm_net *net, struct smm_stats *st);
+
+/* smm_net_draining returns 1 once shutdown has begun, else 0. */
+int smm_net_draining(const struct smm_net *net);
+
+/* smm_net_metrics returns net's request metrics, owned by net. */
+const struct smm_metrics *smm_net_metrics(const struct smm_net *net);
 
 #endif

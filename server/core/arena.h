@@ -124,9 +124,10 @@ size_t smm_arena_blocks_in(const struct smm_arena *a, uint64_t offset, uint64_t 
 /* smm_arena_map cuts [offset, offset+length) into cells equal ranges,
  * cell i being [offset + length*i/cells, offset + length*(i+1)/cells)
  * (integer division: with cells > length some are empty), and sets out[i]
- * to the bytes of live blocks inside cell i and the id owning the most of
- * them (the lowest among equals; SMM_MAP_NO_OWNER when none). Works from
- * the block table alone, never the arena's bytes: O(log n + k + cells) for
+ * to the bytes of live blocks inside cell i, those of them in blocks never
+ * filled, and the id owning the most of them (the lowest among equals;
+ * SMM_MAP_NO_OWNER when none). Works from the block table, reading only
+ * each block's first byte (never filled: still 0): O(log n + k + cells) for
  * k blocks overlapping the window. Returns 0, or -1 with out unspecified
  * when cells is 0, the window does not lie inside the arena, or memory ran
  * out. out[0..cells) is the caller's; a is only read. */

@@ -89,6 +89,60 @@ static void run_dump(struct smm_arena *a, const struct smm_request *req, uint64_
 	rep->length = len;
 }
 
+/* map_blocks lists the window's blocks for a map when there are at most
+ * SMM_PROTO_MAX_MAP_BLOCKS; past that it lists none and says so. Returns
+ * -1 when memory ran out. */
+static int map_blocks(struct smm_arena *a, uint64_t now, struct smm_reply *rep)
+{
+	rep->has_blocks = true;
+	rep->blocks = malloc((SMM_PROTO_MAX_MAP_BLOCKS + 1) * sizeof *rep->blocks);
+	if (!rep->blocks)
+		return -1;
+	rep->nblocks = smm_arena_blocks_in(a, rep->offset, rep->length,
+					   SMM_PROTO_MAX_MAP_BLOCKS + 1, rep->blocks);
+	if (rep->nblocks > SMM_PROTO_MAX_MAP_BLOCKS) {
+		rep->nblocks = 0;
+		rep->truncated = true;
+	}
+	add_terms(a, now, rep);
+	return 0;
+}
+
+/* run_map cuts the window into cells (never more cells than bytes, so a
+ * small window is shown byte by byte) from the block table. */
+static void run_map(struct smm_arena *a, const struct smm_request *req, uint64_t now,
+		    struct smm_reply *rep)
+{
+	uint64_t size = smm_arena_size(a);
+	struct smm_map_cell *cells = NULL;
+
+	if (req->offset > size) {
+		smm_reply_fail(rep, SMM_ERR_BAD_REQUEST, "\"offset\" is past the end of memory");
+		return;
+	}
+	rep->memory_size = size;
+	rep->offset = req->offset;
+	rep->length = size - req->offset;
+	if (req->has_length && req->length < rep->length)
+		rep->length = req->length;
+	rep->ncells = (size_t)(req->cells < rep->length ? req->cells : rep->length);
+	if (rep->ncells == 0)
+		return;
+	cells = malloc(rep->ncells * sizeof *cells);
+	rep->cells = malloc(rep->ncells * sizeof *rep->cells);
+	if (!cells || !rep->cells ||
+	    smm_arena_map(a, rep->offset, rep->length, rep->ncells, cells) < 0 ||
+	    (req->blocks && map_blocks(a, now, rep) < 0)) {
+		free(cells);
+		smm_reply_clear(rep);
+		smm_reply_fail(rep, SMM_ERR_BUSY, "server out of memory for this map");
+		return;
+	}
+	for (size_t i = 0; i < rep->ncells; i++)
+		rep->cells[i] = (struct smm_cell){ cells[i].used, cells[i].unfilled, cells[i].owner };
+	free(cells);
+}
+
 static uint64_t deadline_of(const struct smm_request *req, uint64_t now)
 {
 	return req->has_ttl && req->ttl_ms ? now + req->ttl_ms : SMM_LEASES_NEVER;
@@ -144,6 +198,9 @@ void smm_exec_run(struct smm_arena *a, const struct smm_request *req, uint64_t n
 		return;
 	case SMM_OP_DUMP:
 		run_dump(a, req, now, rep);
+		return;
+	case SMM_OP_MAP:
+		run_map(a, req, now, rep);
 		return;
 	case SMM_OP_STATS:
 		smm_arena_stats(a, &rep->stats);

@@ -6,7 +6,7 @@
 #include "arena.h"
 #include "proto.h"
 
-/* smm_exec_run performs req (malloc, fill, free, renew, dump, stats, reset,
+/* smm_exec_run performs req (malloc, fill, free, renew, dump, map, stats, reset,
  * or release: a closed connection's blocks) on a at time now (monotonic
  * milliseconds: leases end at now + ttl_ms) and writes the answer into
  * *rep, which it zeroes first. Admin tokens are not checked here: the

@@ -25,6 +25,8 @@ struct tally {
 	size_t *live;       /* the open cell's slots, n of them */
 	size_t mask, n;
 	int oom;
+	int (*unfilled)(const void *arg, const struct smm_block *b);
+	const void *arg;
 };
 
 /* bound returns where cell i starts. */
@@ -132,10 +134,13 @@ static int block_cb(void *arg, const struct smm_block *b)
 	uint64_t s = b->addr > t->offset ? b->addr : t->offset;
 	uint64_t e = b->addr + b->size < end ? b->addr + b->size : end;
 	uint64_t first = cell_of(t, s - t->offset), last = cell_of(t, e - 1 - t->offset);
+	int unfilled = t->unfilled && t->unfilled(t->arg, b);
 
 	for (uint64_t c = first; c <= last; c++) {
 		uint64_t lo = c == first ? s : bound(t, c);
 		uint64_t hi = c == last ? e : bound(t, c + 1);
+		if (unfilled)
+			t->out[c].unfilled += hi - lo;
 		if (add(t, (size_t)c, b->id, hi - lo) < 0) {
 			t->oom = 1;
 			return 1;
@@ -147,14 +152,22 @@ static int block_cb(void *arg, const struct smm_block *b)
 int smm_map_cells(const struct smm_blocks *blocks, uint64_t offset, uint64_t length,
 		  size_t cells, struct smm_map_cell *out)
 {
+	return smm_map_cells_marked(blocks, offset, length, cells, NULL, NULL, out);
+}
+
+int smm_map_cells_marked(const struct smm_blocks *blocks, uint64_t offset, uint64_t length,
+			 size_t cells, int (*unfilled)(const void *arg, const struct smm_block *b),
+			 const void *arg, struct smm_map_cell *out)
+{
 	struct tally t = { .offset = offset, .length = length, .cells = cells, .out = out,
-			   .open = SIZE_MAX, .mask = MIN_SLOTS - 1 };
+			   .open = SIZE_MAX, .mask = MIN_SLOTS - 1, .unfilled = unfilled,
+			   .arg = arg };
 	int rc = -1;
 
 	if (cells == 0 || offset + length < offset)
 		return -1;
 	for (size_t i = 0; i < cells; i++)
-		out[i] = (struct smm_map_cell){ .used = 0, .owner = SMM_MAP_NO_OWNER };
+		out[i] = (struct smm_map_cell){ .used = 0, .unfilled = 0, .owner = SMM_MAP_NO_OWNER };
 	if (length == 0)
 		return 0;
 	t.slot = calloc(MIN_SLOTS, sizeof *t.slot);

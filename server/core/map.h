@@ -15,6 +15,7 @@
 
 struct smm_map_cell {
 	uint64_t used; /* bytes of live blocks inside the cell */
+	uint64_t unfilled; /* bytes of those in blocks marked unfilled (smm_map_cells_marked) */
 	int64_t owner; /* id owning the most of them, the lowest among equals */
 };
 
@@ -27,5 +28,12 @@ struct smm_map_cell {
  * caller's; t is only read. */
 int smm_map_cells(const struct smm_blocks *t, uint64_t offset, uint64_t length, size_t cells,
 		  struct smm_map_cell *out);
+
+/* smm_map_cells_marked is smm_map_cells that also counts in each cell's
+ * unfilled the bytes of the blocks b for which unfilled(arg, b) is
+ * nonzero; unfilled NULL marks none. Same costs, plus one call per block. */
+int smm_map_cells_marked(const struct smm_blocks *t, uint64_t offset, uint64_t length,
+			 size_t cells, int (*unfilled)(const void *arg, const struct smm_block *b),
+			 const void *arg, struct smm_map_cell *out);
 
 #endif

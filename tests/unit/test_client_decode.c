@@ -112,6 +112,28 @@ static void test_error_replies(void **state)
 	}
 }
 
+static void test_map(void **state)
+{
+	struct smm_cell cells[2] = { { 7, 3, 40 }, { 0, 0, -1 } };
+	struct smm_block_info blocks[1] = { { .addr = 1, .size = 7, .id = 40 } };
+	struct smm_reply want = { .memory_size = 150, .offset = 1, .length = 9, .cells = cells,
+				  .ncells = 2, .has_blocks = true, .blocks = blocks, .nblocks = 1 };
+	struct smm_reply got = { 0 };
+	char policy[SMM_DECODE_POLICY_MAX];
+
+	(void)state;
+	assert_int_equal(roundtrip(SMM_OP_MAP, &want, &got, policy), 0);
+	assert_int_equal(got.memory_size, 150);
+	assert_int_equal(got.offset, 1);
+	assert_int_equal(got.length, 9);
+	assert_int_equal(got.ncells, 2);
+	assert_memory_equal(got.cells, cells, sizeof cells);
+	assert_int_equal(got.nblocks, 1);
+	assert_int_equal(got.blocks[0].id, 40);
+	assert_false(got.truncated);
+	smm_reply_clear(&got);
+}
+
 static void expect_bad(enum smm_op op, const char *line, const char *why)
 {
 	struct smm_reply got = { 0 };
@@ -138,6 +160,14 @@ static void test_unreadable(void **state)
 		   "\"addr\"");
 	expect_bad(SMM_OP_MALLOC, "{\"ok\":true,\"addr\":1,\"size\":1,\"id\":0,\"key\":\"00\"}", "\"key\"");
 	expect_bad(SMM_OP_FREE, "{\"ok\":true,\"addr\":1}", "\"size\"");
+	expect_bad(SMM_OP_MAP, "{\"ok\":true,\"size\":9,\"offset\":0,\"length\":9,\"cells\":2,"
+		   "\"used\":[1],\"unfilled\":[0,0],\"owner\":[1,1]}", "\"used\"");
+	expect_bad(SMM_OP_MAP, "{\"ok\":true,\"size\":9,\"offset\":0,\"length\":9,\"cells\":1,"
+		   "\"used\":[1],\"unfilled\":[0],\"owner\":[-2]}", "\"owner\"");
+	expect_bad(SMM_OP_MAP, "{\"ok\":true,\"size\":9,\"offset\":0,\"length\":9,\"cells\":1,"
+		   "\"used\":[\"1\"],\"unfilled\":[0],\"owner\":[1]}", "\"used\"");
+	expect_bad(SMM_OP_MAP, "{\"ok\":true,\"size\":9,\"offset\":0,\"length\":9,\"cells\":99999}",
+		   "\"cells\"");
 	expect_bad(SMM_OP_DUMP, "{\"ok\":true,\"size\":3,\"offset\":0,\"length\":3,\"memory\":\"ab\"}",
 		   "length does not match");
 	expect_bad(SMM_OP_DUMP,
@@ -164,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_malloc_fill_free),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_stats_and_reset),
 		cmocka_unit_test(test_error_replies),
 		cmocka_unit_test(test_unreadable),

@@ -217,12 +217,46 @@ static void arena_entry_points(void **state)
 	smm_arena_destroy(a);
 }
 
+/* The arena's map counts a block's bytes as unfilled until it is filled. */
+static void unfilled_until_filled(void **state)
+{
+	struct smm_arena_config cfg = { 100, 1, '.', smm_policy_find("first-fit") };
+	char err[64];
+	struct smm_arena *a = smm_arena_new(&cfg, err, sizeof err);
+	struct smm_block_info b;
+	struct smm_map_cell cells[4];
+	uint64_t k1, k2;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(smm_arena_alloc(a, 1, 30, &b, &k1), SMM_ERR_NONE);
+	assert_int_equal(smm_arena_alloc(a, 2, 30, &b, &k2), SMM_ERR_NONE);
+	assert_int_equal(smm_arena_fill(a, 30, k2, 0, &b), SMM_ERR_NONE);
+	assert_int_equal(smm_arena_map(a, 0, 100, 4, cells), 0);
+	/* cells of 25 bytes: [0,25) id 1; [25,50) 5 of id 1, 20 of id 2; ... */
+	assert_int_equal(cells[0].used, 25);
+	assert_int_equal(cells[0].unfilled, 25);
+	assert_int_equal(cells[1].used, 25);
+	assert_int_equal(cells[1].unfilled, 5);
+	assert_int_equal(cells[1].owner, 2);
+	assert_int_equal(cells[2].used, 10);
+	assert_int_equal(cells[2].unfilled, 0);
+	assert_int_equal(cells[3].used, 0);
+	assert_int_equal(cells[3].owner, SMM_MAP_NO_OWNER);
+	assert_int_equal(smm_arena_release(a, 30, k2, &b), SMM_ERR_NONE);
+	assert_int_equal(smm_arena_alloc(a, 3, 30, &b, &k2), SMM_ERR_NONE);
+	assert_int_equal(smm_arena_map(a, 30, 30, 1, cells), 0);
+	assert_int_equal(cells[0].unfilled, 30); /* freed bytes are scrubbed: unfilled again */
+	smm_arena_destroy(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(queries_match_model),
 		cmocka_unit_test(more_cells_than_bytes),
 		cmocka_unit_test(arena_entry_points),
+		cmocka_unit_test(unfilled_until_filled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,26 @@ static void test_ok_replies(void **state)
 	expect_line(SMM_OP_FREE, NULL, &rep, "{\"ok\":true,\"addr\":10,\"size\":5}\n");
 }
 
+static void test_map_and_counts(void **state)
+{
+	struct smm_cell cells[3] = { { 4, 0, 3 }, { 2, 2, 12 }, { 0, 0, -1 } };
+	struct smm_reply rep = { .memory_size = 150, .offset = 0, .length = 12, .cells = cells,
+				 .ncells = 3, .truncated = true, .has_blocks = true };
+	struct smm_buf b = { 0 };
+
+	(void)state;
+	expect_line(SMM_OP_MAP, NULL, &rep,
+		    "{\"ok\":true,\"size\":150,\"offset\":0,\"length\":12,\"cells\":3,"
+		    "\"used\":[4,2,0],\"unfilled\":[0,2,0],\"owner\":[3,12,-1],"
+		    "\"blocks_truncated\":true,\"blocks\":[]}\n");
+	rep = (struct smm_reply){ .stats.by_op[SMM_OP_MAP] = 7, .stats.by_err[SMM_ERR_BUSY] = 2 };
+	smm_reply_format(SMM_OP_STATS, NULL, &rep, &b);
+	assert_non_null(strstr(b.data, ",\"ops\":{\"ping\":0,\"malloc\":0,\"fill\":0,\"free\":0,"
+				       "\"dump\":0,\"stats\":0,\"reset\":0,\"renew\":0,\"map\":7},"));
+	assert_non_null(strstr(b.data, "\"too_large\":0,\"busy\":2}}\n"));
+	smm_buf_free(&b);
+}
+
 static void test_errors(void **state)
 {
 	struct smm_reply rep = { 0 };
@@ -86,6 +106,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok_replies),
+		cmocka_unit_test(test_map_and_counts),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_dump_escapes),
 		cmocka_unit_test(test_names),

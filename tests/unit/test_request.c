@@ -86,6 +86,31 @@ static void test_fill_free_dump_reset(void **state)
 	smm_request_clear(&req);
 }
 
+/* map: a window like dump's, cut into 1..16384 cells; round trip. */
+static void test_map(void **state)
+{
+	struct smm_request req;
+	struct smm_reply err;
+	struct smm_buf b = { 0 };
+
+	(void)state;
+	assert_int_equal(parse("{\"op\":\"map\",\"cells\":16384,\"offset\":5,\"length\":9,\"blocks\":true}",
+			       &req, &err), 0);
+	assert_int_equal(req.op, SMM_OP_MAP);
+	assert_int_equal(req.cells, 16384);
+	assert_int_equal(req.offset, 5);
+	assert_true(req.has_length && req.length == 9 && req.blocks);
+	smm_request_format(&req, &b);
+	assert_string_equal(b.data, "{\"op\":\"map\",\"offset\":5,\"length\":9,\"blocks\":true,\"cells\":16384}\n");
+	smm_buf_free(&b);
+	smm_request_clear(&req);
+	expect_error("{\"op\":\"map\"}", SMM_ERR_BAD_REQUEST, "\"cells\"");
+	expect_error("{\"op\":\"map\",\"cells\":0}", SMM_ERR_BAD_REQUEST, "\"cells\"");
+	expect_error("{\"op\":\"map\",\"cells\":16385}", SMM_ERR_BAD_REQUEST, "\"cells\"");
+	expect_error("{\"op\":\"map\",\"cells\":\"9\"}", SMM_ERR_BAD_REQUEST, "\"cells\"");
+	expect_error("{\"op\":\"map\",\"cells\":9,\"blocks\":1}", SMM_ERR_BAD_REQUEST, "\"blocks\"");
+}
+
 static void test_bad_json(void **state)
 {
 	(void)state;
@@ -240,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_ping_and_tag),
 		cmocka_unit_test(test_parse_malloc),
 		cmocka_unit_test(test_fill_free_dump_reset),
+		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_escaped_nul),
