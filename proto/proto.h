@@ -65,6 +65,7 @@ enum smm_err {
 	SMM_ERR_FORBIDDEN,   /* wrong key or admin token */
 	SMM_ERR_TOO_LARGE,   /* line longer than the server's limit */
 	SMM_ERR_BUSY,        /* server at a limit (connections) */
+	SMM_ERR_UNAVAILABLE, /* the log cannot be written: changes refused */
 	SMM_ERR_COUNT
 };
 
@@ -122,6 +123,7 @@ struct smm_stats {
 	uint64_t requests, connections, queue_depth, uptime_ms;
 	uint64_t bad_requests, too_large, rejected_connections;
 	uint64_t output_paused, idle_closed, accept_paused;
+	uint64_t aof_size, aof_last_fsync_ms_ago, aof_errors; /* the allocator thread's */
 };
 
 /* The answer to one request: the seed's thread_message slot, grown up. */
