@@ -248,7 +248,7 @@ void smm_config_usage(FILE *out)
 		"The admin token may also come from $SMM_ADMIN_TOKEN. A flag wins over its\n"
 		"environment variable, which is then not read.\n"
 		"SIGINT/SIGTERM: stop accepting, answer what is queued, exit 0.\n",
-		"--check-aof FILE", "say what the log FILE holds and where it is damaged; exit",
+		"--check-aof=FILE", "say what the log FILE holds and where it is damaged; exit",
 		"--fix", "with --check-aof: cut a damaged log to its last good record",
 		"-h, --help", "show this help and exit", "-V, --version", "show the version and exit",
 		smm_policy_names());
