@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -86,15 +87,28 @@ def start(kind, argv, port, trace=None):
     return p
 
 
-def stop(p):
-    p.terminate()
+def stop(p, traced=False):
+    """SIGTERM the server (under strace: strace's child, so strace ends with it
+    and writes its summary)."""
+    if traced:
+        with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+            os.kill(int(f.read().split()[0]), signal.SIGTERM)
+    else:
+        p.terminate()
     p.wait(60)
 
 
 def throughput(a, exe, tmp):
     rows = {}
-    for _ in range(a.rounds):
-        for name, (kind, argv) in servers(a, tmp).items():
+    for i in range(a.rounds):
+        # Each round starts with another server, so no server always runs
+        # right after the same neighbour.
+        order = list(servers(a, tmp).items())
+        for name, _ in order[i % len(order):] + order[:i % len(order)]:
+            # Every run starts from an empty log of its own: no replay at
+            # start, no log grown by earlier rounds (Redis would rewrite).
+            fresh = tempfile.mkdtemp(dir=tmp)
+            kind, argv = servers(a, fresh)[name]
             port = free_port()
             p = start(kind, argv, port)
             try:
@@ -110,14 +124,14 @@ def throughput(a, exe, tmp):
 
 
 def syncs_per_second(a, exe, tmp, name):
-    kind, argv = servers(a, tmp)[name]
+    kind, argv = servers(a, tempfile.mkdtemp(dir=tmp))[name]
     trace = os.path.join(tmp, "strace.out")
     port = free_port()
     p = start(kind, argv, port, trace)
     try:
         r = load(exe, port, kind, a.secs)
     finally:
-        stop(p)
+        stop(p, traced=True)
     with open(trace) as f:
         calls = sum(int(m.group(1)) for m in
                     re.finditer(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?f(?:data)?sync$",
