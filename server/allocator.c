@@ -133,16 +133,13 @@ static void run(struct smm_allocator *al, struct smm_job *job, uint64_t now)
  * and are written, in order, once the log works again). */
 static void commit(struct smm_allocator *al, struct smm_qlist *batch)
 {
-	char why[SMM_PROTO_MAX_MESSAGE];
-
 	if (!al->aof || smm_aof_commit(al->aof) == 0)
 		return;
-	smm_aof_writable(al->aof, why, sizeof why);
 	for (struct smm_qnode *n = batch->head; n; n = n->next) {
 		struct smm_job *job = smm_job_of(n);
 		if (changes_state(job->req.op) && job->rep.err == SMM_ERR_NONE) {
 			smm_reply_clear(&job->rep);
-			smm_reply_fail(&job->rep, SMM_ERR_UNAVAILABLE, why);
+			smm_reply_fail(&job->rep, SMM_ERR_UNAVAILABLE, smm_aof_reason(al->aof));
 		}
 	}
 }

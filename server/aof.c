@@ -264,6 +264,11 @@ int smm_aof_writable(struct smm_aof *aof, char *err, size_t errlen)
 	return 0;
 }
 
+const char *smm_aof_reason(const struct smm_aof *aof)
+{
+	return aof->reason;
+}
+
 void smm_aof_stats(struct smm_aof *aof, struct smm_stats *st)
 {
 	st->aof_size = aof->size;

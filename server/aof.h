@@ -63,6 +63,10 @@ int smm_aof_commit(struct smm_aof *aof);
  * with the reason in err. Allocator thread only. */
 int smm_aof_writable(struct smm_aof *aof, char *err, size_t errlen);
 
+/* smm_aof_reason returns why the last commit failed (owned by aof, valid
+ * until the next call on it). Allocator thread only. */
+const char *smm_aof_reason(const struct smm_aof *aof);
+
 /* smm_aof_stats sets the aof_* fields of *st. Allocator thread only. */
 void smm_aof_stats(struct smm_aof *aof, struct smm_stats *st);
 
