@@ -409,6 +409,11 @@ class DiskFullTest(Dir):
         try:
             self.full_disk(mnt)
         finally:
+            # A server still holding the log would keep the mount busy.
+            for server in self.servers:
+                if server.proc.poll() is None:
+                    server.proc.kill()
+                    server.proc.wait(TIMEOUT)
             subprocess.run(["umount", mnt], timeout=TIMEOUT)
 
     def full_disk(self, mnt):
