@@ -432,20 +432,21 @@ class DiskFullTest(Dir):
                 refused = rep
                 break
         self.assertIsNotNone(refused, "the log never filled the disk")
-        self.assertEqual(refused["error"], "unavailable")
-        self.assertIn("No space left on device", refused["message"])
+        self.assertEqual(refused["error"], "unavailable", (refused, s.log))
+        self.assertIn("No space left on device", refused["message"], s.log)
         # Reads go on; changes are refused while the disk is full.
         self.assertTrue(c.call({"op": "ping"})["ok"])
         self.assertTrue(c.call({"op": "dump", "length": 10})["ok"])
         self.assertGreater(c.call({"op": "stats"})["aof_errors"], 0)
-        self.assertEqual(c.call({"op": "malloc", "id": 1, "size": 1})["error"], "unavailable")
+        self.assertEqual(c.call({"op": "malloc", "id": 1, "size": 1}).get("error"), "unavailable",
+                         s.log)
         os.unlink(ballast)
         deadline = time.monotonic() + TIMEOUT
         while True:
             rep = c.call({"op": "malloc", "id": 5000, "size": 3})
             if rep.get("ok") or time.monotonic() > deadline:
                 break
-        self.assertTrue(rep.get("ok"), rep)
+        self.assertTrue(rep.get("ok"), (rep, s.log))
         acked[5000] = rep
         c.close()
         self.assertRegex(s.log, "aof: cannot write the log: No space left on device")
@@ -453,7 +454,7 @@ class DiskFullTest(Dir):
         s = self.start(memory="1M")
         blocks = {b[2]: b for b in state(s)[1]}
         for i, rep in acked.items():
-            self.assertEqual(blocks.get(i), (rep["addr"], 3, i, False, None))
+            self.assertEqual(blocks.get(i), (rep["addr"], 3, i, False, None), s.log)
         self.stop(s)
 
 
