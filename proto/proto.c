@@ -8,7 +8,7 @@
 
 static const char *const err_names[SMM_ERR_COUNT] = {
 	"none", "bad_json", "bad_request", "unknown_op", "no_memory",
-	"bad_addr", "forbidden", "too_large", "busy",
+	"bad_addr", "forbidden", "too_large", "busy", "unavailable",
 };
 
 /* Default human text for each code, used when the caller gives none. */
@@ -22,6 +22,7 @@ static const char *const err_texts[SMM_ERR_COUNT] = {
 	"wrong key or token",
 	"line too long",
 	"server busy",
+	"the server cannot write its log; changes are refused until it can",
 };
 
 static const char *const op_names[] = {

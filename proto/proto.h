@@ -72,6 +72,7 @@ enum smm_err {
 	SMM_ERR_FORBIDDEN,   /* wrong key or admin token */
 	SMM_ERR_TOO_LARGE,   /* line longer than the server's limit */
 	SMM_ERR_BUSY,        /* server at a limit (connections) */
+	SMM_ERR_UNAVAILABLE, /* the log cannot be written: changes refused */
 	SMM_ERR_COUNT
 };
 
@@ -142,6 +143,7 @@ struct smm_stats {
 	uint64_t output_paused, idle_closed, accept_paused;
 	uint64_t by_op[SMM_PROTO_WIRE_OPS]; /* requests parsed, per op */
 	uint64_t by_err[SMM_ERR_COUNT];     /* error replies, per code (by_err[0] unused) */
+	uint64_t aof_size, aof_last_fsync_ms_ago, aof_errors; /* the allocator thread's */
 };
 
 /* The answer to one request: the seed's thread_message slot, grown up. */

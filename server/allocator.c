@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aofrec.h"
 #include "exec.h"
 #include "job.h"
 
@@ -19,6 +20,8 @@ struct smm_allocator {
 	struct smm_arena *arena;
 	struct smm_queue *requests, *replies;
 	int notify_fd;
+	struct smm_aof *aof;   /* NULL: no log */
+	uint64_t clock_offset; /* wall-clock minus monotonic ms, at start */
 };
 
 static void wake(int fd)
@@ -38,12 +41,51 @@ static void wake(int fd)
  * behind a whole expiry wave. */
 #define EXPIRE_SLICE 1024
 
-static uint64_t now_ms(void)
+static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(id, &t);
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* now_ms is the arena's clock: monotonic, so a clock step moves no
+ * deadline, but counted from the wall-clock time at start, so the log's
+ * lease ends are wall-clock times that mean the same after a restart. */
+static uint64_t now_ms(const struct smm_allocator *al)
+{
+	return clock_ms(CLOCK_MONOTONIC) + al->clock_offset;
+}
+
+/* While the log cannot be written, the thread wakes this often to retry. */
+#define AOF_RETRY_MS 200
+
+/* wait_until is the monotonic time to wait for jobs until: the next
+ * lease's end, or the next retry of a failed log. */
+static uint64_t wait_until(struct smm_allocator *al)
+{
+	uint64_t next = smm_arena_next_deadline(al->arena), retry;
+	char why[8];
+
+	if (next != SMM_LEASES_NEVER)
+		next = next > al->clock_offset ? next - al->clock_offset : 0;
+	if (al->aof && !smm_aof_writable(al->aof, why, sizeof why)) {
+		retry = clock_ms(CLOCK_MONOTONIC) + AOF_RETRY_MS;
+		next = retry < next ? retry : next;
+	}
+	return next;
+}
+
+/* expire frees a slice of ended leases, logging it. Returns how many. */
+static size_t expire(struct smm_allocator *al)
+{
+	uint64_t now = now_ms(al);
+	size_t n = smm_arena_expire(al->arena, now, EXPIRE_SLICE);
+
+	if (n && al->aof)
+		smm_aof_add(al->aof, &(struct smm_aofrec){ .type = SMM_AOFREC_EXPIRE, .now = now,
+							   .count = n });
+	return n;
 }
 
 /* next_batch expires a slice of ended leases, then takes the queued jobs:
@@ -51,10 +93,55 @@ static uint64_t now_ms(void)
  * or a job comes. */
 static void next_batch(struct smm_allocator *al, struct smm_qlist *batch)
 {
-	if (smm_arena_expire(al->arena, now_ms(), EXPIRE_SLICE) == EXPIRE_SLICE)
+	if (expire(al) == EXPIRE_SLICE)
 		smm_queue_pop_all(al->requests, 0, batch);
 	else
-		smm_queue_pop_until(al->requests, smm_arena_next_deadline(al->arena), batch);
+		smm_queue_pop_until(al->requests, wait_until(al), batch);
+}
+
+static int changes_state(enum smm_op op)
+{
+	return op == SMM_OP_MALLOC || op == SMM_OP_FILL || op == SMM_OP_FREE ||
+	       op == SMM_OP_RENEW || op == SMM_OP_RESET;
+}
+
+/* run answers one job; with a log, a change is refused while the log
+ * cannot be written, else recorded. A closed connection's release cannot
+ * be refused: it is recorded and written in order with the rest. */
+static void run(struct smm_allocator *al, struct smm_job *job, uint64_t now)
+{
+	struct smm_aofrec r;
+	char why[SMM_PROTO_MAX_MESSAGE];
+
+	if (al->aof && changes_state(job->req.op) &&
+	    !smm_aof_writable(al->aof, why, sizeof why)) {
+		memset(&job->rep, 0, sizeof job->rep);
+		smm_reply_fail(&job->rep, SMM_ERR_UNAVAILABLE, why);
+		return;
+	}
+	smm_exec_run(al->arena, &job->req, now, &job->rep);
+	if (!al->aof)
+		return;
+	if (job->req.op == SMM_OP_STATS)
+		smm_aof_stats(al->aof, &job->rep.stats);
+	else if (smm_aofrec_of_request(&job->req, &job->rep, now, &r))
+		smm_aof_add(al->aof, &r);
+}
+
+/* commit writes the batch's records before its replies go out; when that
+ * fails, no change of the batch is acknowledged (its records stay queued
+ * and are written, in order, once the log works again). */
+static void commit(struct smm_allocator *al, struct smm_qlist *batch)
+{
+	if (!al->aof || smm_aof_commit(al->aof) == 0)
+		return;
+	for (struct smm_qnode *n = batch->head; n; n = n->next) {
+		struct smm_job *job = smm_job_of(n);
+		if (changes_state(job->req.op) && job->rep.err == SMM_ERR_NONE) {
+			smm_reply_clear(&job->rep);
+			smm_reply_fail(&job->rep, SMM_ERR_UNAVAILABLE, smm_aof_reason(al->aof));
+		}
+	}
 }
 
 static void *allocator_main(void *arg)
@@ -66,16 +153,17 @@ static void *allocator_main(void *arg)
 		struct smm_qlist batch;
 		uint64_t now;
 		next_batch(al, &batch);
-		if (!batch.head)
-			continue;
-		now = now_ms();
+		now = now_ms(al);
 		for (struct smm_qnode *n = batch.head; n; n = n->next) {
 			struct smm_job *job = smm_job_of(n);
 			if (job->req.op == SMM_OP_STOP)
 				stop = 1;
 			else
-				smm_exec_run(al->arena, &job->req, now, &job->rep);
+				run(al, job, now);
 		}
+		commit(al, &batch);
+		if (!batch.head)
+			continue;
 		if (smm_queue_push(al->replies, &batch) == 1)
 			wake(al->notify_fd);
 	}
@@ -85,7 +173,7 @@ static void *allocator_main(void *arg)
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
 					  struct smm_queue *replies, int notify_fd,
-					  char *err, size_t errlen)
+					  struct smm_aof *aof, char *err, size_t errlen)
 {
 	struct smm_allocator *al = calloc(1, sizeof *al);
 	sigset_t all, old;
@@ -99,6 +187,8 @@ struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 	al->requests = requests;
 	al->replies = replies;
 	al->notify_fd = notify_fd;
+	al->aof = aof;
+	al->clock_offset = clock_ms(CLOCK_REALTIME) - clock_ms(CLOCK_MONOTONIC);
 	/* Signals belong to the event loop: the thread starts with them blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "aof.h"
 #include "arena.h"
 #include "queue.h"
 
@@ -16,12 +17,16 @@ struct smm_allocator; /* opaque */
  * from requests, runs each on arena, pushes each batch onto replies and,
  * when replies was empty, writes 1 to the eventfd notify_fd. A job whose
  * op is SMM_OP_STOP ends the thread after its batch is handed back.
- * Returns the handle, or NULL with a reason in err. arena, the queues and
- * notify_fd stay the caller's and must outlive the thread. */
+ * With a log (aof, else NULL) every change is recorded and the batch's
+ * records committed before its replies are pushed; while the log cannot be
+ * written, changes get `unavailable`. The arena's clock is wall-clock
+ * milliseconds (as the log's lease ends are). Returns the handle, or NULL
+ * with a reason in err. arena, the queues, notify_fd and aof stay the
+ * caller's and must outlive the thread. */
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
 					  struct smm_queue *replies, int notify_fd,
-					  char *err, size_t errlen);
+					  struct smm_aof *aof, char *err, size_t errlen);
 
 /* smm_allocator_join waits for the thread to end (after a stop job was
  * queued) and frees the handle. */

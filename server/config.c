@@ -10,7 +10,7 @@
 #include "proto.h"
 
 enum kind { K_STR, K_PORT, K_BYTES, K_COUNT, K_SECONDS, K_POLICY, K_CHAR, K_POW2,
-	    K_LEVEL, K_FORMAT, K_MS };
+	    K_LEVEL, K_FORMAT, K_MS, K_FSYNC };
 
 struct setting {
 	const char *flag, *env, *meta, *help;
@@ -37,6 +37,8 @@ static const struct setting settings[] = {
 	{ "default-ttl", "SMM_DEFAULT_TTL", "MS", "lease a malloc without ttl_ms gets, 0 none (default 0)", K_MS, AT(default_ttl) },
 	{ "max-ttl", "SMM_MAX_TTL", "MS", "longest lease a client may ask for, 0 no cap (default 0)", K_MS, AT(max_ttl) },
 	{ "drain-timeout", "SMM_DRAIN_TIMEOUT", "SECONDS", "on SIGTERM, wait this long for owed replies (default 10)", K_SECONDS, AT(drain_timeout) },
+	{ "aof", "SMM_AOF", "FILE", "log every change to FILE and replay it at start (default none)", K_STR, AT(aof) },
+	{ "fsync", "SMM_FSYNC", "WHEN", "sync the log: always (each batch), everysec or no (default everysec)", K_FSYNC, AT(fsync) },
 	{ "log-level", "SMM_LOG_LEVEL", "LEVEL", "debug, info, warn or error (default info)", K_LEVEL, AT(log_level) },
 	{ "log-format", "SMM_LOG_FORMAT", "FORMAT", "text or json (default text)", K_FORMAT, AT(log_json) },
 };
@@ -59,6 +61,7 @@ static void set_defaults(struct smm_config *cfg)
 	cfg->max_output = 1024 * 1024;
 	cfg->drain_timeout = 10;
 	cfg->log_level = SMM_LOG_INFO;
+	cfg->fsync = SMM_AOF_EVERYSEC;
 }
 
 static int set_number(const struct setting *s, void *field, const char *v)
@@ -107,7 +110,8 @@ static int apply(struct smm_config *cfg, const struct setting *s, const char *v)
 
 	switch (s->kind) {
 	case K_STR:
-		if (strlen(v) >= (s->off == AT(host) ? sizeof cfg->host : sizeof cfg->admin_token_file))
+		/* Every string setting but the host is a path of this size. */
+		if (strlen(v) >= (s->off == AT(host) ? sizeof cfg->host : sizeof cfg->aof))
 			return -1;
 		strcpy(field, v);
 		return 0;
@@ -121,6 +125,8 @@ static int apply(struct smm_config *cfg, const struct setting *s, const char *v)
 		return 0;
 	case K_LEVEL:
 		return smm_log_level_parse(v, &cfg->log_level);
+	case K_FSYNC:
+		return smm_aof_fsync_parse(v, &cfg->fsync);
 	case K_FORMAT:
 		if (strcmp(v, "text") && strcmp(v, "json"))
 			return -1;
@@ -155,10 +161,16 @@ static int parse_env(struct smm_config *cfg, uint32_t given, char *err, size_t e
 	return 0;
 }
 
+static int bad_path(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "--check-aof: path too long");
+	return -1;
+}
+
 static int parse_flags(struct smm_config *cfg, int argc, char **argv, uint32_t *given,
 		       char *err, size_t errlen)
 {
-	struct option opts[NSETTINGS + 3];
+	struct option opts[NSETTINGS + 5];
 	char where[64];
 	int c, idx;
 
@@ -166,11 +178,19 @@ static int parse_flags(struct smm_config *cfg, int argc, char **argv, uint32_t *
 		opts[i] = (struct option){ settings[i].flag, required_argument, NULL, (int)i };
 	opts[NSETTINGS] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[NSETTINGS + 1] = (struct option){ "version", no_argument, NULL, 'V' };
-	opts[NSETTINGS + 2] = (struct option){ 0 };
+	opts[NSETTINGS + 2] = (struct option){ "check-aof", required_argument, NULL, 'C' };
+	opts[NSETTINGS + 3] = (struct option){ "fix", no_argument, NULL, 'F' };
+	opts[NSETTINGS + 4] = (struct option){ 0 };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", opts, &idx)) != -1) {
-		if (c == 'h' || c == 'V') {
+		if (c == 'C' || c == 'F') {
+			if (c == 'F')
+				cfg->fix = 1;
+			else if (snprintf(cfg->check_aof, sizeof cfg->check_aof, "%s", optarg) >=
+				 (int)sizeof cfg->check_aof)
+				return bad_path(err, errlen);
+		} else if (c == 'h' || c == 'V') {
 			*(c == 'h' ? &cfg->help : &cfg->version) = 1;
 		} else if (c == '?' || c == ':') {
 			snprintf(err, errlen, "%s option '%s'",
@@ -199,6 +219,10 @@ int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, s
 	if (parse_flags(cfg, argc, argv, &given, err, errlen) < 0 ||
 	    parse_env(cfg, given, err, errlen) < 0)
 		return -1;
+	if (cfg->fix && !cfg->check_aof[0]) {
+		snprintf(err, errlen, "--fix goes with --check-aof FILE");
+		return -1;
+	}
 	if (cfg->queue_depth == 0) {
 		snprintf(err, errlen, "--queue-depth must be at least 1");
 		return -1;
@@ -222,10 +246,12 @@ void smm_config_usage(FILE *out)
 		fprintf(out, "  %-28s %s\n  %-28s   env %s\n", left, settings[i].help, "",
 			settings[i].env);
 	}
-	fprintf(out, "  %-28s %s\n  %-28s %s\n\nPolicies: %s.\n"
+	fprintf(out, "  %-28s %s\n  %-28s %s\n  %-28s %s\n  %-28s %s\n\nPolicies: %s.\n"
 		"The admin token may also come from $SMM_ADMIN_TOKEN. A flag wins over its\n"
 		"environment variable, which is then not read.\n"
 		"SIGINT/SIGTERM: stop accepting, answer what is queued, exit 0.\n",
+		"--check-aof=FILE", "say what the log FILE holds and where it is damaged; exit",
+		"--fix", "with --check-aof: cut a damaged log to its last good record",
 		"-h, --help", "show this help and exit", "-V, --version", "show the version and exit",
 		smm_policy_names());
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "aof.h"
 #include "log.h"
 #include "policy.h"
 
@@ -20,6 +21,10 @@ struct smm_config {
 	char filler;
 	uint64_t align;
 	char admin_token_file[4096];
+	char aof[4096];                /* the log's path; empty: no log */
+	enum smm_aof_fsync fsync;
+	char check_aof[4096];          /* --check-aof (no variable): check this log, exit */
+	int fix;                       /* --fix: truncate a damaged log */
 	size_t max_line, max_conns, queue_depth, max_output;
 	uint64_t default_ttl, max_ttl; /* ms; 0: none */
 	int idle_timeout;

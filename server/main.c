@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "allocator.h"
+#include "aof.h"
 #include "arena.h"
 #include "config.h"
 #include "http.h"
@@ -32,6 +33,7 @@ struct server {
 	size_t token_len;
 	int has_token;
 	struct smm_arena *arena;
+	struct smm_aof *aof;
 	struct smm_queue *requests, *replies;
 	int notify_fd;
 	struct event_base *base;
@@ -83,6 +85,17 @@ static int open_listener(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* log_unhealthy is /healthz's question to the log: while it cannot be
+ * written the server refuses changes, so a load balancer should look
+ * elsewhere. */
+static int log_unhealthy(void *arg, char *why, size_t whylen)
+{
+	if (smm_aof_healthy(arg))
+		return 0;
+	snprintf(why, whylen, "the append-only log cannot be written");
+	return -1;
+}
+
 /* open_http starts the HTTP side port, when --http-port asks for one, on
  * the main port's host; its line comes after the main port's, which is
  * the one scripts wait for. */
@@ -100,7 +113,9 @@ static int open_http(struct server *s, char *err, size_t errlen)
 	s->http = smm_http_new(s->base, fd, s->net, s->requests,
 			       &(struct smm_http_config){ .version = SMM_VERSION,
 							  .idle_timeout = s->cfg.idle_timeout,
-							  .log = &s->log },
+							  .log = &s->log,
+							  .unhealthy = s->aof ? log_unhealthy : NULL,
+							  .health_arg = s->aof },
 			       err, errlen);
 	if (!s->http)
 		return -1;
@@ -118,6 +133,11 @@ static int start(struct server *s, char *err, size_t errlen)
 		return -1;
 	s->arena = smm_arena_new(&ac, err, errlen);
 	if (!s->arena)
+		return -1;
+	/* The log is replayed before the listener opens: no client sees a
+	 * state that is still being rebuilt. */
+	if (s->cfg.aof[0] && !(s->aof = smm_aof_open(s->cfg.aof, s->cfg.fsync, s->arena, &ac,
+						      &s->log, err, errlen)))
 		return -1;
 	s->requests = smm_queue_new(s->cfg.queue_depth);
 	s->replies = smm_queue_new(0);
@@ -137,7 +157,7 @@ static int start(struct server *s, char *err, size_t errlen)
 	if (open_listener(s, err, errlen) < 0 || open_http(s, err, errlen) < 0)
 		return -1;
 	s->allocator = smm_allocator_start(s->arena, s->requests, s->replies, s->notify_fd,
-					   err, errlen);
+					   s->aof, err, errlen);
 	return s->allocator ? 0 : -1;
 }
 
@@ -178,6 +198,7 @@ static void cleanup(struct server *s)
 		close(s->notify_fd);
 	smm_queue_destroy(s->requests);
 	smm_queue_destroy(s->replies);
+	smm_aof_close(s->aof);
 	smm_arena_destroy(s->arena);
 }
 
@@ -191,6 +212,12 @@ int main(int argc, char **argv)
 	if (smm_config_parse(&s.cfg, argc, argv, err, sizeof err) < 0) {
 		fprintf(stderr, "smm-server: %s\nTry 'smm-server --help'.\n", err);
 		return 2;
+	}
+	if (s.cfg.check_aof[0]) {
+		int rc = smm_aof_check(s.cfg.check_aof, s.cfg.fix, stdout, err, sizeof err);
+		if (rc < 0)
+			fprintf(stderr, "smm-server: %s\n", err);
+		return rc == 0 ? 0 : 1;
 	}
 	if (s.cfg.help || s.cfg.version) {
 		if (s.cfg.help)

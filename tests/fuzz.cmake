@@ -45,7 +45,7 @@ target_link_libraries(smm_proto_fuzz PUBLIC PkgConfig::CJSON m)
 smm_fuzz_copy(smm_core_fuzz smm_core)
 target_link_libraries(smm_core_fuzz PUBLIC smm_proto_fuzz)
 
-foreach(harness fuzz_request fuzz_exec)
+foreach(harness fuzz_request fuzz_exec fuzz_aofrec)
   add_executable(${harness} fuzz/${harness}.c)
   target_compile_options(${harness} PRIVATE -fsanitize=fuzzer ${smm_fuzz_flags})
   target_link_options(${harness} PRIVATE -fsanitize=fuzzer ${smm_fuzz_flags})

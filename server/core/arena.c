@@ -121,6 +121,22 @@ denied:
 	return SMM_ERR_NO_MEMORY;
 }
 
+int smm_arena_set_key(struct smm_arena *a, uint64_t addr, uint64_t key)
+{
+	struct smm_block b, old;
+
+	if (smm_blocks_find(a->blocks, addr, &b) < 0)
+		return -1;
+	old = b;
+	b.key = key;
+	smm_blocks_remove(a->blocks, addr);
+	if (smm_blocks_insert(a->blocks, &b) == 0)
+		return 0;
+	/* The slot just freed takes the old record back. */
+	smm_blocks_insert(a->blocks, &old);
+	return -1;
+}
+
 static enum smm_err lookup(struct smm_arena *a, uint64_t addr, uint64_t key,
 			   struct smm_block *out)
 {

@@ -34,6 +34,12 @@ void smm_arena_destroy(struct smm_arena *a);
 enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
 			     struct smm_block_info *out, uint64_t *key);
 
+/* smm_arena_set_key makes key the key of the live block at addr: replay
+ * (aofrec.h) re-runs a logged malloc, then gives the block the key its
+ * client was told. Returns 0, or -1 when no block starts at addr or memory
+ * ran out (arena unchanged). */
+int smm_arena_set_key(struct smm_arena *a, uint64_t addr, uint64_t key);
+
 /* smm_arena_fill sets every byte of the block at addr to c, or to its
  * owner's id character when c is 0. Returns SMM_ERR_BAD_ADDR when no block
  * starts at addr, SMM_ERR_FORBIDDEN when key is not its key (arena

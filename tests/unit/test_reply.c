@@ -46,7 +46,7 @@ static void test_map_and_counts(void **state)
 	smm_reply_format(SMM_OP_STATS, NULL, &rep, &b);
 	assert_non_null(strstr(b.data, ",\"ops\":{\"ping\":0,\"malloc\":0,\"fill\":0,\"free\":0,"
 				       "\"dump\":0,\"stats\":0,\"reset\":0,\"renew\":0,\"map\":7},"));
-	assert_non_null(strstr(b.data, "\"too_large\":0,\"busy\":2}}\n"));
+	assert_non_null(strstr(b.data, "\"too_large\":0,\"busy\":2,\"unavailable\":0}}\n"));
 	smm_buf_free(&b);
 }
 
