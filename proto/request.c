@@ -312,20 +312,158 @@ static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_repl
 	}
 }
 
-static int get_tag(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+/* What follows finds the tag's raw bytes in a line cJSON has accepted, so
+ * the skips need not validate; they only need to agree with cJSON on where
+ * values end. cJSON takes every byte up to ' ' for white space. */
+static size_t skip_ws(const char *s, size_t i, size_t n)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "tag");
+	while (i < n && (unsigned char)s[i] <= ' ')
+		i++;
+	return i;
+}
 
-	if (!v)
-		return 0;
-	req->tag = cJSON_PrintUnformatted(v);
-	if (!req->tag)
-		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag could not be stored");
-	if (strlen(req->tag) > SMM_PROTO_MAX_TAG) {
-		cJSON_free(req->tag);
-		req->tag = NULL;
-		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag longer than 1024 bytes");
+/* skip_string returns the index just past the string literal at s[i]. */
+static size_t skip_string(const char *s, size_t i, size_t n)
+{
+	for (i++; i < n && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+static int ends_scalar(char c)
+{
+	return (unsigned char)c <= ' ' || c == ',' || c == '}' || c == ']';
+}
+
+/* skip_value returns the index just past the value that starts at s[i]. */
+static size_t skip_value(const char *s, size_t i, size_t n)
+{
+	int depth = 0;
+
+	if (s[i] != '"' && s[i] != '{' && s[i] != '[') {
+		while (i < n && !ends_scalar(s[i]))
+			i++;
+		return i;
 	}
+	do {
+		if (s[i] == '"') {
+			i = skip_string(s, i, n);
+			continue;
+		}
+		if (s[i] == '{' || s[i] == '[')
+			depth++;
+		else if (s[i] == '}' || s[i] == ']')
+			depth--;
+		i++;
+	} while (depth > 0 && i < n);
+	return i;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* unescape returns the byte the escape at s[*i] ('\\') stands for, or -1
+ * for a \u escape outside ASCII, and moves *i to its last byte. */
+static int unescape(const char *s, size_t *i)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *p = strchr(from, s[*i + 1]);
+	int cp = 0;
+
+	if (s[*i + 1] != 'u') {
+		*i += 1;
+		return p ? to[p - from] : -1;
+	}
+	for (int k = 2; k < 6; k++)
+		cp = cp << 4 | hex_digit(s[*i + (size_t)k]);
+	*i += 5;
+	return cp < 0x80 ? cp : -1;
+}
+
+/* key_is says whether the string literal s[i..end) decodes to name. */
+static int key_is(const char *s, size_t i, size_t end, const char *name)
+{
+	size_t k = 0;
+
+	for (i++; i + 1 < end; i++, k++) {
+		int c = (unsigned char)s[i];
+		if (c == '\\')
+			c = unescape(s, &i);
+		if (name[k] == '\0' || c != (unsigned char)name[k])
+			return 0;
+	}
+	return name[k] == '\0';
+}
+
+/* find_member sets *at and *len to the raw bytes of the first value named
+ * name in the object that line[0..n) holds. Returns 0, or -1 if none. */
+static int find_member(const char *line, size_t n, const char *name, size_t *at, size_t *len)
+{
+	size_t i = 0, key;
+
+	if (n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+		i = 3; /* cJSON skips a byte order mark */
+	i = skip_ws(line, i, n) + 1; /* past '{' */
+	for (;;) {
+		i = skip_ws(line, i, n);
+		if (i >= n || line[i] != '"')
+			return -1;
+		key = i;
+		i = skip_string(line, i, n);
+		i = skip_ws(line, skip_ws(line, i, n) + 1, n); /* past ':' */
+		*at = i;
+		i = skip_value(line, i, n);
+		if (key_is(line, key, skip_string(line, key, n), name)) {
+			*len = i - *at;
+			return 0;
+		}
+		i = skip_ws(line, i, n) + 1; /* past ',' */
+	}
+}
+
+/* has_control says whether s[0..n) holds a control byte that a strict
+ * JSON reader of the reply would refuse: any inside a string, and any
+ * but tab and CR between tokens (cJSON takes them all for space). */
+static int has_control(const char *s, size_t n)
+{
+	int in_string = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < ' ' && (in_string || (c != '\t' && c != '\r')))
+			return 1;
+		if (in_string && c == '\\')
+			i++;
+		else if (c == '"')
+			in_string = !in_string;
+	}
+	return 0;
+}
+
+/* get_tag keeps the tag as the bytes that came, so it is echoed verbatim
+ * (a number too long for a double included) and costs no allocation. */
+static int get_tag(const cJSON *obj, const char *line, size_t len, struct smm_request *req,
+		   struct smm_reply *err)
+{
+	size_t at, n;
+
+	if (!cJSON_GetObjectItemCaseSensitive(obj, "tag"))
+		return 0;
+	if (find_member(line, len, "tag", &at, &n) < 0)
+		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag could not be stored");
+	if (n > SMM_PROTO_MAX_TAG)
+		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag longer than 1024 bytes");
+	if (has_control(line + at, n))
+		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
+				      "tag holds a raw control character; escape it");
+	req->tag = line + at;
+	req->tag_len = n;
 	return 0;
 }
 
@@ -358,7 +496,7 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		smm_reply_fail(err, SMM_ERR_BAD_JSON, "request is not a JSON object");
 		goto out;
 	}
-	if (get_tag(obj, req, err) < 0 || check_duplicates(obj, err) < 0 ||
+	if (get_tag(obj, line, len, req, err) < 0 || check_duplicates(obj, err) < 0 ||
 	    get_op(obj, &req->op, &req->my_malloc, err) < 0 || get_fields(obj, req, err) < 0)
 		goto out;
 	rc = 0;
@@ -366,9 +504,11 @@ out:
 	cJSON_Delete(obj);
 	if (rc < 0) {
 		/* As the contract says: after an error only the tag is kept. */
-		char *tag = req->tag;
+		const char *tag = req->tag;
+		size_t tag_len = req->tag_len;
 		memset(req, 0, sizeof *req);
 		req->tag = tag;
+		req->tag_len = tag_len;
 	}
 	return rc;
 }
@@ -421,7 +561,7 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 		smm_buf_addf(out, ",\"ttl_ms\":%llu", (unsigned long long)req->ttl_ms);
 	if (req->tag) {
 		smm_buf_adds(out, ",\"tag\":");
-		smm_buf_adds(out, req->tag);
+		smm_buf_add(out, req->tag, req->tag_len);
 	}
 	smm_buf_adds(out, "}\n");
 }

@@ -1,7 +1,6 @@
 /* main.c — smm-server: read the configuration, build the arena, the queues,
  * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
 #include <errno.h>
-#include <sched.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,7 +91,9 @@ static int start(struct server *s, char *err, size_t errlen)
 	s->arena = smm_arena_new(&ac, err, errlen);
 	if (!s->arena)
 		return -1;
-	s->requests = smm_queue_new(s->cfg.queue_depth);
+	/* No capacity: the event loop bounds the jobs in flight by
+	 * --queue-depth, so a push never fails and nothing needs retrying. */
+	s->requests = smm_queue_new(0);
 	s->replies = smm_queue_new(0);
 	s->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->base = event_base_new();
@@ -129,8 +130,7 @@ static void stop_allocator(struct server *s)
 	}
 	stop->req.op = SMM_OP_STOP;
 	smm_qlist_append(&batch, &stop->node);
-	while (smm_queue_push(s->requests, &batch) < 0)
-		sched_yield(); /* queue full: the allocator is draining it */
+	smm_queue_push(s->requests, &batch); /* unbounded (see start): cannot fail */
 	smm_allocator_join(s->allocator);
 	s->allocator = NULL;
 }

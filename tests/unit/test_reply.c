@@ -14,7 +14,7 @@ static void expect_line(enum smm_op op, const char *tag, const struct smm_reply 
 {
 	struct smm_buf b = { 0 };
 
-	smm_reply_format(op, tag, rep, &b);
+	smm_reply_format(op, tag, tag ? strlen(tag) : 0, rep, &b);
 	assert_string_equal(b.data, want);
 	smm_buf_free(&b);
 }
