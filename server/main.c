@@ -1,5 +1,6 @@
 /* main.c — smm-server: read the configuration, build the arena, the queues,
  * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "job.h"
 #include "log.h"
 #include "net.h"
+#include "pool.h"
 #include "queue.h"
 #include "sock.h"
 #include "token.h"
@@ -171,6 +173,9 @@ int main(int argc, char **argv)
 			printf("smm-server %s (protocol %d)\n", SMM_VERSION, SMM_PROTO_VERSION);
 		return 0;
 	}
+	/* Before libevent or cJSON allocates anything: see pool.h. */
+	event_set_mem_functions(smm_pool_malloc, smm_pool_realloc, smm_pool_free);
+	cJSON_InitHooks(&(cJSON_Hooks){ smm_pool_malloc, smm_pool_free });
 	s.log.level = s.cfg.log_level;
 	s.log.json = s.cfg.log_json;
 	signal(SIGPIPE, SIG_IGN);
@@ -182,6 +187,7 @@ int main(int argc, char **argv)
 		status = 1;
 	}
 	cleanup(&s);
+	smm_pool_drain();
 	if (status == 0)
 		smm_log_write(&s.log, SMM_LOG_INFO, "stopped");
 	return status;
