@@ -10,11 +10,24 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Fields we read. A known field given twice is an error: which copy wins
- * would otherwise depend on the parser. Unknown fields are ignored. */
+/* Fields we read, in the order of enum field. A known field given twice is
+ * an error: which copy wins would otherwise depend on the parser. Unknown
+ * fields are ignored. */
 static const char *const known_fields[] = {
 	"op", "id", "size", "addr", "key", "char", "offset", "length",
 	"blocks", "token", "tag", "ttl_ms", "scope",
+};
+
+enum field {
+	F_OP, F_ID, F_SIZE, F_ADDR, F_KEY, F_CHAR, F_OFFSET, F_LENGTH,
+	F_BLOCKS, F_TOKEN, F_TAG, F_TTL, F_SCOPE, F_COUNT
+};
+
+/* The request object's known fields, found in one pass over its members,
+ * so each reader below looks its field up without comparing names. */
+struct fields {
+	const cJSON *v[F_COUNT]; /* first member of that name, or NULL */
+	const char *duplicate;   /* first known name met twice, or NULL */
 };
 
 /* utf8_len returns the length of the valid UTF-8 sequence at s[0..n), or
@@ -80,38 +93,61 @@ static int prescan(const char *line, size_t len, struct smm_reply *err)
 	return 0;
 }
 
-static int check_duplicates(const cJSON *obj, struct smm_reply *err)
+/* field_of returns the field named name, or F_COUNT for an unknown one.
+ * The first letter picks at most three candidates to compare. */
+static enum field field_of(const char *name)
 {
-	unsigned seen = 0;
+	static const enum field by_letter[][3] = {
+		['a' - 'a'] = { F_ADDR, F_COUNT, F_COUNT }, ['b' - 'a'] = { F_BLOCKS, F_COUNT, F_COUNT },
+		['c' - 'a'] = { F_CHAR, F_COUNT, F_COUNT }, ['i' - 'a'] = { F_ID, F_COUNT, F_COUNT },
+		['k' - 'a'] = { F_KEY, F_COUNT, F_COUNT },  ['l' - 'a'] = { F_LENGTH, F_COUNT, F_COUNT },
+		['o' - 'a'] = { F_OP, F_OFFSET, F_COUNT },  ['s' - 'a'] = { F_SIZE, F_SCOPE, F_COUNT },
+		['t' - 'a'] = { F_TOKEN, F_TAG, F_TTL },
+	};
+	unsigned first = (unsigned char)name[0] - 'a';
 
-	for (const cJSON *c = obj->child; c; c = c->next) {
-		for (unsigned i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++) {
-			if (strcmp(c->string, known_fields[i]) != 0)
-				continue;
-			if (seen & 1u << i) {
-				char msg[64];
-				snprintf(msg, sizeof msg, "duplicate field \"%s\"", known_fields[i]);
-				return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
-			}
-			seen |= 1u << i;
-		}
+	if (first >= sizeof by_letter / sizeof by_letter[0])
+		return F_COUNT;
+	for (int i = 0; i < 3; i++) {
+		enum field f = by_letter[first][i];
+		/* Unset letters are all zero (F_OP): the strcmp rules them out. */
+		if (f != F_COUNT && strcmp(name, known_fields[f]) == 0)
+			return f;
 	}
-	return 0;
+	return F_COUNT;
 }
 
-/* has_field says whether obj has field name, spelt exactly: cJSON's
- * HasObjectItem ignores case, which the readers below do not. */
-static int has_field(const cJSON *obj, const char *name)
+static void find_fields(const cJSON *obj, struct fields *f)
 {
-	return cJSON_GetObjectItemCaseSensitive(obj, name) != NULL;
+	memset(f, 0, sizeof *f);
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		enum field i = field_of(c->string);
+		if (i == F_COUNT)
+			continue;
+		if (f->v[i] && !f->duplicate)
+			f->duplicate = known_fields[i];
+		if (!f->v[i])
+			f->v[i] = c;
+	}
 }
 
-/* get_uint reads integer field name into *out. A missing optional field
+static int check_duplicates(const struct fields *f, struct smm_reply *err)
+{
+	char msg[64];
+
+	if (!f->duplicate)
+		return 0;
+	snprintf(msg, sizeof msg, "duplicate field \"%s\"", f->duplicate);
+	return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
+}
+
+/* get_uint reads integer field field into *out. A missing optional field
  * leaves *out alone. The value must be integral and within [min, max]. */
-static int get_uint(const cJSON *obj, const char *name, uint64_t min, uint64_t max,
+static int get_uint(const struct fields *f, enum field field, uint64_t min, uint64_t max,
 		    int required, uint64_t *out, struct smm_reply *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	const char *name = known_fields[field];
+	const cJSON *v = f->v[field];
 	char msg[SMM_PROTO_MAX_MESSAGE];
 	double d;
 
@@ -132,9 +168,9 @@ static int get_uint(const cJSON *obj, const char *name, uint64_t min, uint64_t m
 	return 0;
 }
 
-static int get_key(const cJSON *obj, uint64_t *key, struct smm_reply *err)
+static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "key");
+	const cJSON *v = f->v[F_KEY];
 
 	if (!v)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"key\"");
@@ -144,9 +180,9 @@ static int get_key(const cJSON *obj, uint64_t *key, struct smm_reply *err)
 	return 0;
 }
 
-static int get_char(const cJSON *obj, char *out, struct smm_reply *err)
+static int get_char(const struct fields *f, char *out, struct smm_reply *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "char");
+	const cJSON *v = f->v[F_CHAR];
 	const char *s;
 
 	if (!v)
@@ -159,9 +195,9 @@ static int get_char(const cJSON *obj, char *out, struct smm_reply *err)
 	return 0;
 }
 
-static int get_token(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+static int get_token(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "token");
+	const cJSON *v = f->v[F_TOKEN];
 	size_t n;
 
 	if (!v)
@@ -176,14 +212,14 @@ static int get_token(const cJSON *obj, struct smm_request *req, struct smm_reply
 	return 0;
 }
 
-static int get_dump(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+static int get_dump(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(obj, "blocks");
+	const cJSON *b = f->v[F_BLOCKS];
 
-	if (get_uint(obj, "offset", 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
+	if (get_uint(f, F_OFFSET, 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
 		return -1;
-	req->has_length = has_field(obj, "length");
-	if (get_uint(obj, "length", 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
+	req->has_length = (f->v[F_LENGTH] != NULL);
+	if (get_uint(f, F_LENGTH, 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
 		return -1;
 	if (b && !cJSON_IsBool(b))
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"blocks\" must be true or false");
@@ -216,9 +252,9 @@ static int unknown_op(const char *name, struct smm_reply *err)
 	return smm_reply_fail(err, SMM_ERR_UNKNOWN_OP, msg);
 }
 
-static int get_op(const cJSON *obj, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
+static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "op");
+	const cJSON *v = f->v[F_OP];
 
 	if (!v)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"op\"");
@@ -236,16 +272,16 @@ static int get_op(const cJSON *obj, enum smm_op *op, bool *my_malloc, struct smm
 
 /* get_ttl reads "ttl_ms": from min (1 for malloc, 0 for renew: no lease)
  * to SMM_PROTO_MAX_TTL. */
-static int get_ttl(const cJSON *obj, uint64_t min, int required, struct smm_request *req,
+static int get_ttl(const struct fields *f, uint64_t min, int required, struct smm_request *req,
 		   struct smm_reply *err)
 {
-	req->has_ttl = has_field(obj, "ttl_ms");
-	return get_uint(obj, "ttl_ms", min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
+	req->has_ttl = (f->v[F_TTL] != NULL);
+	return get_uint(f, F_TTL, min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
 }
 
-static int get_scope(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+static int get_scope(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "scope");
+	const cJSON *v = f->v[F_SCOPE];
 
 	if (!v)
 		return 0;
@@ -257,56 +293,56 @@ static int get_scope(const cJSON *obj, struct smm_request *req, struct smm_reply
 	return 0;
 }
 
-static int get_malloc(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+static int get_malloc(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
 	uint64_t id = 0;
 
-	if (get_uint(obj, "id", 0, SMM_PROTO_MAX_ID, 0, &id, err) < 0)
+	if (get_uint(f, F_ID, 0, SMM_PROTO_MAX_ID, 0, &id, err) < 0)
 		return -1;
 	req->id = (int64_t)id;
-	if (get_uint(obj, "size", 1, SMM_PROTO_MAX_INT, 1, &req->size, err) < 0 ||
-	    get_ttl(obj, 1, 0, req, err) < 0)
+	if (get_uint(f, F_SIZE, 1, SMM_PROTO_MAX_INT, 1, &req->size, err) < 0 ||
+	    get_ttl(f, 1, 0, req, err) < 0)
 		return -1;
-	return get_scope(obj, req, err);
+	return get_scope(f, req, err);
 }
 
 /* get_free reads a free by key, or by the admin token (the operator's
  * free) when "token" is given instead. */
-static int get_free(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+static int get_free(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	int has_key = has_field(obj, "key");
+	int has_key = (f->v[F_KEY] != NULL);
 
-	if (get_uint(obj, "addr", 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
+	if (get_uint(f, F_ADDR, 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
 		return -1;
-	if (!has_field(obj, "token"))
-		return get_key(obj, &req->key, err);
+	if (!(f->v[F_TOKEN] != NULL))
+		return get_key(f, &req->key, err);
 	if (has_key)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "give \"key\" or \"token\", not both");
 	req->has_token = true;
-	return get_token(obj, req, err);
+	return get_token(f, req, err);
 }
 
-static int get_fields(const cJSON *obj, struct smm_request *req, struct smm_reply *err)
+static int get_fields(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
 	switch (req->op) {
 	case SMM_OP_MALLOC:
-		return get_malloc(obj, req, err);
+		return get_malloc(f, req, err);
 	case SMM_OP_FILL:
-		if (get_char(obj, &req->fill_char, err) < 0)
+		if (get_char(f, &req->fill_char, err) < 0)
 			return -1;
 		__attribute__((fallthrough)); /* fill, free and renew all name a block */
 	case SMM_OP_RENEW:
-		if (get_uint(obj, "addr", 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0 ||
-		    get_key(obj, &req->key, err) < 0)
+		if (get_uint(f, F_ADDR, 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0 ||
+		    get_key(f, &req->key, err) < 0)
 			return -1;
-		return req->op == SMM_OP_RENEW ? get_ttl(obj, 0, 1, req, err) : 0;
+		return req->op == SMM_OP_RENEW ? get_ttl(f, 0, 1, req, err) : 0;
 	case SMM_OP_FREE:
-		return get_free(obj, req, err);
+		return get_free(f, req, err);
 	case SMM_OP_DUMP:
-		return get_dump(obj, req, err);
+		return get_dump(f, req, err);
 	case SMM_OP_RESET:
-		return get_token(obj, req, err);
+		return get_token(f, req, err);
 	default:
 		return 0;
 	}
@@ -448,12 +484,12 @@ static int has_control(const char *s, size_t n)
 
 /* get_tag keeps the tag as the bytes that came, so it is echoed verbatim
  * (a number too long for a double included) and costs no allocation. */
-static int get_tag(const cJSON *obj, const char *line, size_t len, struct smm_request *req,
+static int get_tag(const struct fields *f, const char *line, size_t len, struct smm_request *req,
 		   struct smm_reply *err)
 {
 	size_t at, n;
 
-	if (!cJSON_GetObjectItemCaseSensitive(obj, "tag"))
+	if (!f->v[F_TAG])
 		return 0;
 	if (find_member(line, len, "tag", &at, &n) < 0)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag could not be stored");
@@ -479,6 +515,7 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		      struct smm_reply *err)
 {
 	const char *end = NULL;
+	struct fields f;
 	cJSON *obj;
 	int rc = -1;
 
@@ -496,8 +533,9 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		smm_reply_fail(err, SMM_ERR_BAD_JSON, "request is not a JSON object");
 		goto out;
 	}
-	if (get_tag(obj, line, len, req, err) < 0 || check_duplicates(obj, err) < 0 ||
-	    get_op(obj, &req->op, &req->my_malloc, err) < 0 || get_fields(obj, req, err) < 0)
+	find_fields(obj, &f);
+	if (get_tag(&f, line, len, req, err) < 0 || check_duplicates(&f, err) < 0 ||
+	    get_op(&f, &req->op, &req->my_malloc, err) < 0 || get_fields(&f, req, err) < 0)
 		goto out;
 	rc = 0;
 out:
