@@ -185,6 +185,27 @@ static void test_bad_request(void **state)
 	expect_error("{\"op\":\"reset\",\"token\":5}", SMM_ERR_BAD_REQUEST, "\"token\"");
 }
 
+static void test_tag_raw_bytes(void **state)
+{
+	struct smm_request req;
+	struct smm_reply err;
+
+	(void)state;
+	/* Kept as the bytes that came: no double rounding, spaces inside kept. */
+	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":12345678901234567890}", &req, &err), 0);
+	assert_tag(&req, "12345678901234567890");
+	assert_int_equal(parse("{ \"t\\u0061g\" : { \"a\" : [1, \"}\"] } , \"op\":\"ping\"}", &req, &err), 0);
+	assert_tag(&req, "{ \"a\" : [1, \"}\"] }");
+	assert_int_equal(parse("{\"tag\":true\t,\"op\":\"ping\"}", &req, &err), 0);
+	assert_tag(&req, "true");
+	/* A raw control byte inside the tag is refused, between tokens too. */
+	expect_error("{\"op\":\"ping\",\"tag\":\"a\x01\"}", SMM_ERR_BAD_REQUEST, "control");
+	expect_error("{\"op\":\"ping\",\"tag\":[1,\x02 2]}", SMM_ERR_BAD_REQUEST, "control");
+	/* Tab between tokens is JSON white space: kept. */
+	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":[1,\t2]}", &req, &err), 0);
+	assert_tag(&req, "[1,\t2]");
+}
+
 static void test_unknown_op_keeps_tag(void **state)
 {
 	struct smm_request req;
@@ -253,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_escaped_nul),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_tag_raw_bytes),
 		cmocka_unit_test(test_unknown_op_keeps_tag),
 		cmocka_unit_test(test_huge_tag),
 		cmocka_unit_test(test_format_roundtrip),
