@@ -9,7 +9,8 @@ Starts smm-server on a free loopback port and runs `smm-client load --json` (50 
 one client thread) for each cell: "malloc" (malloc then free of the same block) and "ping",
 pipeline P = 1 and 16. While the load runs it measures, over the same window and per request
 the server received (its stats "requests" counter): context switches of all the server's
-threads (voluntary and not, from /proc/PID/task/*/status), system calls (perf stat -e
+threads (voluntary and not, from /proc/PID/task/*/status), CPU time of the event-loop thread and
+of the allocator thread (/proc/PID/task/*/stat), system calls (perf stat -e
 raw_syscalls:sys_enter, when perf works here) and, with --malloc-count (the LD_PRELOAD
 counter tests/alloc/malloc_count.c builds), heap allocations. Then, when redis-server is
 installed, it runs ../shared/bench/vs-redis.py on the same binary. Not a test: it asserts nothing.
@@ -67,6 +68,21 @@ def ctx_switches(pid):
     return vol, invol
 
 
+def cpu_seconds(pid):
+    """CPU seconds (user + system) of the event-loop thread (the main one) and of the others."""
+    tick = os.sysconf("SC_CLK_TCK")
+    loop = other = 0.0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        secs = (int(fields[11]) + int(fields[12])) / tick
+        if int(tid) == pid:
+            loop += secs
+        else:
+            other += secs
+    return loop, other
+
+
 def allocations(count_file):
     with open(count_file, "rb") as f:
         return int.from_bytes(f.read(8), "little")
@@ -88,10 +104,10 @@ def cell(a, pid, port, count_file, op, pipe):
                              "--threads", "1", "--pipeline", str(pipe), "--duration", str(a.secs),
                              "--op", op], stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)  # connections up, free lists and buffers at their working size
-    r0, c0 = requests_seen(port), ctx_switches(pid)
+    r0, c0, t0 = requests_seen(port), ctx_switches(pid), cpu_seconds(pid)
     a0 = allocations(count_file) if a.malloc_count else 0
     sys_n = syscalls_during(pid, max(a.secs - 1.5, 0.5))
-    r1, c1 = requests_seen(port), ctx_switches(pid)
+    r1, c1, t1 = requests_seen(port), ctx_switches(pid), cpu_seconds(pid)
     a1 = allocations(count_file) if a.malloc_count else 0
     out, _ = load.communicate(timeout=a.secs + 60)
     res = json.loads(out.strip().splitlines()[-1])
@@ -102,6 +118,8 @@ def cell(a, pid, port, count_file, op, pipe):
         "vol_cs_per_req": round((c1[0] - c0[0]) / n, 4),
         "invol_cs_per_req": round((c1[1] - c0[1]) / n, 4),
         "syscalls_per_req": None if sys_n is None else round(sys_n / n, 4),
+        "loop_cpu_us_per_req": round((t1[0] - t0[0]) * 1e6 / n, 3),
+        "allocator_cpu_us_per_req": round((t1[1] - t0[1]) * 1e6 / n, 3),
         "allocs_per_req": round((a1 - a0) / n, 4) if a.malloc_count else None,
     }
 

@@ -124,8 +124,9 @@ static void fill_loop_stats(const struct smm_net *net, struct smm_stats *st)
 	st->accept_paused = net->accept_paused;
 }
 
-/* Jobs kept for reuse beyond this many are freed: enough for a full
- * pipeline at the default --queue-depth, bounded after a burst. */
+/* Jobs kept for reuse beyond this many are freed, so a burst up to
+ * --queue-depth does not pin its memory: 4096 in flight covers 50
+ * connections pipelining 16 five times over. */
 #define SPARE_JOBS_MAX 4096
 
 /* job_get returns a zeroed job, recycled when one is spare, or NULL when
