@@ -146,10 +146,12 @@ static struct smm_job *job_get(struct smm_net *net)
 	return j;
 }
 
-/* job_put releases what j's reply holds and keeps j for reuse. */
+/* job_put releases what j's reply holds and keeps j for reuse (job_get
+ * zeroes it, so it is not cleared twice: perf saw 1.6% in that memset). */
 static void job_put(struct smm_net *net, struct smm_job *j)
 {
-	smm_reply_clear(&j->rep);
+	if (j->rep.memory || j->rep.blocks)
+		smm_reply_clear(&j->rep);
 	if (net->spare.n >= SPARE_JOBS_MAX || net->destroying) {
 		free(j->tag_copy);
 		free(j);
