@@ -12,6 +12,11 @@
  * memory until its last job returns from the allocator, since that thread
  * still holds pointers into it.
  *
+ * Replies are formatted in place at the end of the connection's output
+ * buffer and written to the socket right away, one write per connection
+ * per round; write interest is enabled only while the kernel has not taken
+ * everything. Jobs are recycled, so steady traffic allocates nothing.
+ *
  * A connection that took connection-scoped blocks sends, when it closes
  * for whatever reason, a release job down the same queue as its requests:
  * the allocator frees those blocks after every request of it already
