@@ -60,6 +60,17 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* hex4 says whether s[0..n) starts with four hex digits. */
+static int hex4(const unsigned char *s, size_t n)
+{
+	if (n < 4)
+		return 0;
+	for (int k = 0; k < 4; k++)
+		if (!((s[k] >= '0' && s[k] <= '9') || ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* prescan checks what cJSON does not: no NUL, valid UTF-8, bounded depth. */
 static int prescan(const char *line, size_t len, struct smm_reply *err)
 {
@@ -73,9 +84,13 @@ static int prescan(const char *line, size_t len, struct smm_reply *err)
 		if (n == 0)
 			return smm_reply_fail(err, SMM_ERR_BAD_JSON, "invalid UTF-8 in request");
 		if (in_string) {
-			/* An escaped NUL would cut the decoded string short. */
+			/* An escaped NUL would cut the decoded string short; so would
+			 * a \u without four hex digits, which cJSON decodes as NUL. */
 			if (s[i] == '\\' && len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
 				return smm_reply_fail(err, SMM_ERR_BAD_JSON, "NUL byte in request");
+			if (s[i] == '\\' && i + 1 < len && s[i + 1] == 'u' && !hex4(s + i + 2, len - i - 2))
+				return smm_reply_fail(err, SMM_ERR_BAD_JSON,
+						      "\\u must be followed by four hex digits");
 			if (s[i] == '\\')
 				n = i + 1 < len ? 2 : 1;
 			else if (s[i] == '"')
@@ -416,8 +431,14 @@ static int unescape(const char *s, size_t *i)
 		*i += 1;
 		return p ? to[p - from] : -1;
 	}
-	for (int k = 2; k < 6; k++)
-		cp = cp << 4 | hex_digit(s[*i + (size_t)k]);
+	for (int k = 2; k < 6; k++) {
+		int d = hex_digit(s[*i + (size_t)k]);
+		if (d < 0) { /* prescan refuses these; stay defined anyway */
+			*i += 1;
+			return -1;
+		}
+		cp = cp << 4 | d;
+	}
 	*i += 5;
 	return cp < 0x80 ? cp : -1;
 }

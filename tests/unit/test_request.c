@@ -125,6 +125,10 @@ static void test_escaped_nul(void **state)
 	expect_error("{\"op\":\"reset\",\"token\":\"s3cret\\u0000junk\"}", SMM_ERR_BAD_JSON, "NUL");
 	expect_error("{\"op\":\"ping\\u0000junk\"}", SMM_ERR_BAD_JSON, "NUL");
 	expect_error("{\"op\":\"ping\",\"tag\":\"a\\u0000b\"}", SMM_ERR_BAD_JSON, "NUL");
+	/* cJSON decodes a \u without four hex digits as NUL: refused too. */
+	expect_error("{\"op\":\"ping\\uZZZZjunk\"}", SMM_ERR_BAD_JSON, "four hex digits");
+	expect_error("{\"\\uuuuu\":1,\"op\":\"ping\"}", SMM_ERR_BAD_JSON, "four hex digits");
+	expect_error("{\"op\":\"ping\",\"tag\":\"\\u12\"}", SMM_ERR_BAD_JSON, "four hex digits");
 	/* An escaped backslash before u0000 is text, not an escape. */
 	struct smm_request req;
 	struct smm_reply err;
