@@ -117,12 +117,8 @@ static int decode_dump(const cJSON *obj, struct smm_reply *rep)
 static int decode_stats(const cJSON *obj, struct smm_reply *rep, char *policy)
 {
 	static const struct { const char *name; size_t off; } fields[] = {
-#define F(x) { #x, offsetof(struct smm_stats, x) }
-		F(memory_size), F(used), F(free), F(largest_free), F(blocks),
-		F(free_extents), F(granted), F(denied), F(requests), F(connections),
-		F(queue_depth), F(uptime_ms), F(bad_requests), F(too_large),
-		F(rejected_connections), F(output_paused), F(idle_closed), F(accept_paused),
-		F(leases), F(expired), F(released_on_close),
+#define F(x) { #x, offsetof(struct smm_stats, x) },
+		SMM_STATS_FIELDS(F)
 #undef F
 	};
 	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(obj, "policy");

@@ -168,16 +168,9 @@ void smm_render_blocks(FILE *out, const struct smm_reply *rep)
 void smm_render_stats(FILE *out, const struct smm_stats *s)
 {
 	const struct { const char *name; uint64_t v; } rows[] = {
-		{ "memory_size", s->memory_size }, { "used", s->used }, { "free", s->free },
-		{ "largest_free", s->largest_free }, { "blocks", s->blocks },
-		{ "free_extents", s->free_extents }, { "granted", s->granted },
-		{ "denied", s->denied }, { "requests", s->requests },
-		{ "connections", s->connections }, { "queue_depth", s->queue_depth },
-		{ "uptime_ms", s->uptime_ms }, { "bad_requests", s->bad_requests },
-		{ "too_large", s->too_large }, { "rejected_connections", s->rejected_connections },
-		{ "output_paused", s->output_paused }, { "idle_closed", s->idle_closed },
-		{ "accept_paused", s->accept_paused }, { "leases", s->leases },
-		{ "expired", s->expired }, { "released_on_close", s->released_on_close },
+#define ROW(x) { #x, s->x },
+		SMM_STATS_FIELDS(ROW)
+#undef ROW
 	};
 
 	fprintf(out, "%-21s %s\n", "policy", s->policy ? s->policy : "");

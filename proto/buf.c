@@ -12,9 +12,16 @@ void smm_buf_init(struct smm_buf *b)
 	memset(b, 0, sizeof *b);
 }
 
+void smm_buf_init_fixed(struct smm_buf *b, char *mem, size_t cap)
+{
+	*b = (struct smm_buf){ .data = mem, .cap = cap, .fixed = 1 };
+	mem[0] = '\0';
+}
+
 void smm_buf_free(struct smm_buf *b)
 {
-	free(b->data);
+	if (!b->fixed)
+		free(b->data);
 	smm_buf_init(b);
 }
 
@@ -33,6 +40,10 @@ int smm_buf_reserve(struct smm_buf *b, size_t n)
 		return -1;
 	if (b->cap - b->len > n)
 		return 0;
+	if (b->fixed) {
+		b->oom = 1;
+		return -1;
+	}
 	cap = b->cap ? b->cap : 256;
 	while (cap - b->len <= n)
 		cap *= 2;
@@ -65,14 +76,44 @@ void smm_buf_addc(struct smm_buf *b, char c)
 	smm_buf_add(b, &c, 1);
 }
 
+void smm_buf_addu(struct smm_buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof tmp;
+
+	do
+		tmp[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	smm_buf_add(b, tmp + i, sizeof tmp - i);
+}
+
+void smm_buf_addi(struct smm_buf *b, int64_t v)
+{
+	if (v < 0) {
+		smm_buf_addc(b, '-');
+		smm_buf_addu(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		smm_buf_addu(b, (uint64_t)v);
+	}
+}
+
 void smm_buf_addf(struct smm_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
+	if (b->oom)
+		return;
+	/* Format once into the room already there; only a miss formats twice. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? b->cap - b->len : 0, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && b->data && (size_t)n < b->cap - b->len) {
+		b->len += (size_t)n;
+		return;
+	}
+	if (b->data)
+		b->data[b->len] = '\0'; /* the miss wrote past len */
 	if (n < 0 || smm_buf_reserve(b, (size_t)n) < 0)
 		return;
 	va_start(ap, fmt);

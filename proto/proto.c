@@ -53,7 +53,6 @@ const char *smm_op_name(enum smm_op op)
 
 void smm_request_clear(struct smm_request *req)
 {
-	free(req->tag);
 	memset(req, 0, sizeof *req);
 }
 

@@ -107,7 +107,11 @@ struct smm_request {
 	uint64_t cells;    /* map: cells to cut the window into, 1..SMM_PROTO_MAX_CELLS */
 	char token[SMM_PROTO_MAX_TOKEN + 1]; /* reset, free: admin token, NUL-terminated */
 	size_t token_len;
-	char *tag;         /* the "tag" value as compact JSON, malloc'd, or NULL */
+	/* The "tag" value's raw bytes as sent (tag_len of them, not
+	 * NUL-terminated), or NULL. Borrowed: it points into the line it was
+	 * parsed from (or wherever the caller put it) and is never freed. */
+	const char *tag;
+	size_t tag_len;
 	uint64_t conn;     /* never on the wire: the server's id of the sending connection */
 };
 
@@ -131,19 +135,27 @@ struct smm_cell {
 /* Ops a client can send (ping..map): the per-op counters' indexes. */
 #define SMM_PROTO_WIRE_OPS SMM_OP_STOP
 
-/* Counters reported by stats. The allocator thread fills the arena part,
- * the event loop the connection part. */
+/* Every counter stats reports, in the order the client prints them: the
+ * one list that the struct, the reply builder, the client's decoder and
+ * its renderer are built from, so a new counter is one line here. The
+ * allocator thread fills the arena's counters, the event loop the
+ * connection ones (requests onwards, up to leases); the aof_ ones come
+ * from the log, on the allocator thread. */
+#define SMM_STATS_FIELDS(X) \
+	X(memory_size) X(used) X(free) X(largest_free) X(blocks) X(free_extents) \
+	X(granted) X(denied) X(requests) X(connections) X(queue_depth) X(uptime_ms) \
+	X(bad_requests) X(too_large) X(rejected_connections) X(output_paused) \
+	X(idle_closed) X(accept_paused) X(leases) X(expired) X(released_on_close) \
+	X(aof_size) X(aof_last_fsync_ms_ago) X(aof_errors)
+
+/* Counters reported by stats, plus the policy's name. */
 struct smm_stats {
-	uint64_t memory_size, used, free, largest_free, blocks, free_extents;
-	uint64_t granted, denied;
-	uint64_t leases, expired, released_on_close;
+#define SMM_STATS_MEMBER(name) uint64_t name;
+	SMM_STATS_FIELDS(SMM_STATS_MEMBER)
+#undef SMM_STATS_MEMBER
 	const char *policy; /* static storage */
-	uint64_t requests, connections, queue_depth, uptime_ms;
-	uint64_t bad_requests, too_large, rejected_connections;
-	uint64_t output_paused, idle_closed, accept_paused;
 	uint64_t by_op[SMM_PROTO_WIRE_OPS]; /* requests parsed, per op */
 	uint64_t by_err[SMM_ERR_COUNT];     /* error replies, per code (by_err[0] unused) */
-	uint64_t aof_size, aof_last_fsync_ms_ago, aof_errors; /* the allocator thread's */
 };
 
 /* The answer to one request: the seed's thread_message slot, grown up. */
@@ -169,7 +181,7 @@ struct smm_reply {
 	uint64_t freed;         /* reset: blocks freed */
 };
 
-/* smm_request_clear frees what req owns (its tag) and zeroes it. */
+/* smm_request_clear zeroes req (it owns nothing). */
 void smm_request_clear(struct smm_request *req);
 
 /* smm_reply_clear frees what rep owns (memory, blocks) and zeroes it. */

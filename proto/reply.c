@@ -1,15 +1,15 @@
-/* reply.c — reply lines. Formatted by hand, not through a JSON tree: this
- * runs once per request on the event loop and must not allocate per field. */
+/* reply.c — reply lines. Formatted by hand, not through a JSON tree and
+ * not through printf: this runs once per request on the event loop, often
+ * straight into a connection's output buffer. */
 #include "reply.h"
 
 #include <string.h>
 
-static void add_tag(struct smm_buf *out, const char *tag)
+/* add_field appends ,"name": and the integer v. */
+static void add_field(struct smm_buf *out, const char *name, uint64_t v)
 {
-	if (tag) {
-		smm_buf_adds(out, ",\"tag\":");
-		smm_buf_adds(out, tag);
-	}
+	smm_buf_adds(out, name);
+	smm_buf_addu(out, v);
 }
 
 static void format_error(enum smm_op op, const struct smm_reply *rep, struct smm_buf *out)
@@ -18,7 +18,9 @@ static void format_error(enum smm_op op, const struct smm_reply *rep, struct smm
 	/* The seed's thread_message holds -1 for a denied request. */
 	if (op == SMM_OP_MALLOC && rep->err == SMM_ERR_NO_MEMORY)
 		smm_buf_adds(out, ",\"addr\":-1");
-	smm_buf_addf(out, ",\"error\":\"%s\",\"message\":", smm_err_name(rep->err));
+	smm_buf_adds(out, ",\"error\":\"");
+	smm_buf_adds(out, smm_err_name(rep->err));
+	smm_buf_adds(out, "\",\"message\":");
 	smm_buf_add_json_string(out, rep->message, strnlen(rep->message, sizeof rep->message));
 }
 
@@ -30,21 +32,29 @@ static void format_blocks(const struct smm_reply *rep, struct smm_buf *out)
 	smm_buf_adds(out, ",\"blocks\":[");
 	for (size_t i = 0; i < rep->nblocks; i++) {
 		const struct smm_block_info *b = &rep->blocks[i];
-		smm_buf_addf(out, "%s{\"addr\":%llu,\"size\":%llu,\"id\":%lld", i ? "," : "",
-			     (unsigned long long)b->addr, (unsigned long long)b->size,
-			     (long long)b->id);
+		add_field(out, i ? ",{\"addr\":" : "{\"addr\":", b->addr);
+		add_field(out, ",\"size\":", b->size);
+		smm_buf_adds(out, ",\"id\":");
+		smm_buf_addi(out, b->id);
 		if (b->has_ttl)
-			smm_buf_addf(out, ",\"ttl_ms\":%llu", (unsigned long long)b->ttl_ms);
+			add_field(out, ",\"ttl_ms\":", b->ttl_ms);
 		smm_buf_adds(out, b->conn_scope ? ",\"scope\":\"connection\"}" : "}");
 	}
 	smm_buf_addc(out, ']');
 }
 
+/* format_window adds the arena's size and the window a dump or map shows. */
+static void format_window(const struct smm_reply *rep, struct smm_buf *out)
+{
+	add_field(out, ",\"size\":", rep->memory_size);
+	add_field(out, ",\"offset\":", rep->offset);
+	add_field(out, ",\"length\":", rep->length);
+}
+
 static void format_dump(const struct smm_reply *rep, struct smm_buf *out)
 {
-	smm_buf_addf(out, ",\"size\":%llu,\"offset\":%llu,\"length\":%llu,\"memory\":",
-		     (unsigned long long)rep->memory_size, (unsigned long long)rep->offset,
-		     (unsigned long long)rep->length);
+	format_window(rep, out);
+	smm_buf_adds(out, ",\"memory\":");
 	smm_buf_add_json_string(out, rep->memory ? rep->memory : "", rep->length);
 	if (rep->truncated)
 		smm_buf_adds(out, ",\"truncated\":true");
@@ -56,23 +66,25 @@ static void format_dump(const struct smm_reply *rep, struct smm_buf *out)
 static void format_cells(const struct smm_reply *rep, const char *name, int field,
 			 struct smm_buf *out)
 {
-	smm_buf_addf(out, ",\"%s\":[", name);
+	smm_buf_adds(out, ",\"");
+	smm_buf_adds(out, name);
+	smm_buf_adds(out, "\":[");
 	for (size_t i = 0; i < rep->ncells; i++) {
 		const struct smm_cell *c = &rep->cells[i];
+		if (i)
+			smm_buf_addc(out, ',');
 		if (field == 2)
-			smm_buf_addf(out, "%s%lld", i ? "," : "", (long long)c->owner);
+			smm_buf_addi(out, c->owner);
 		else
-			smm_buf_addf(out, "%s%llu", i ? "," : "",
-				     (unsigned long long)(field ? c->unfilled : c->used));
+			smm_buf_addu(out, field ? c->unfilled : c->used);
 	}
 	smm_buf_addc(out, ']');
 }
 
 static void format_map(const struct smm_reply *rep, struct smm_buf *out)
 {
-	smm_buf_addf(out, ",\"size\":%llu,\"offset\":%llu,\"length\":%llu,\"cells\":%zu",
-		     (unsigned long long)rep->memory_size, (unsigned long long)rep->offset,
-		     (unsigned long long)rep->length, rep->ncells);
+	format_window(rep, out);
+	add_field(out, ",\"cells\":", rep->ncells);
 	format_cells(rep, "used", 0, out);
 	format_cells(rep, "unfilled", 1, out);
 	format_cells(rep, "owner", 2, out);
@@ -81,17 +93,24 @@ static void format_map(const struct smm_reply *rep, struct smm_buf *out)
 	format_blocks(rep, out);
 }
 
+/* add_count adds "name":v to an object, after a comma unless first. */
+static void add_count(struct smm_buf *out, int comma, const char *name, uint64_t v)
+{
+	smm_buf_adds(out, comma ? ",\"" : "\"");
+	smm_buf_adds(out, name);
+	smm_buf_adds(out, "\":");
+	smm_buf_addu(out, v);
+}
+
 /* format_counts adds the per-op request counts and per-code error counts. */
 static void format_counts(const struct smm_stats *s, struct smm_buf *out)
 {
 	smm_buf_adds(out, ",\"ops\":{");
 	for (int op = 0; op < SMM_PROTO_WIRE_OPS; op++)
-		smm_buf_addf(out, "%s\"%s\":%llu", op ? "," : "", smm_op_name((enum smm_op)op),
-			     (unsigned long long)s->by_op[op]);
+		add_count(out, op > 0, smm_op_name((enum smm_op)op), s->by_op[op]);
 	smm_buf_adds(out, "},\"errors\":{");
 	for (int e = 1; e < SMM_ERR_COUNT; e++)
-		smm_buf_addf(out, "%s\"%s\":%llu", e > 1 ? "," : "", smm_err_name((enum smm_err)e),
-			     (unsigned long long)s->by_err[e]);
+		add_count(out, e > 1, smm_err_name((enum smm_err)e), s->by_err[e]);
 	smm_buf_addc(out, '}');
 }
 
@@ -102,31 +121,15 @@ double smm_stats_fragmentation(const struct smm_stats *st)
 	return 1.0 - (double)st->largest_free / (double)st->free;
 }
 
+/* format_stats writes the counters in SMM_STATS_FIELDS' order, then the
+ * two values that are not counters. */
 static void format_stats(const struct smm_stats *s, struct smm_buf *out)
 {
-	smm_buf_addf(out,
-		     ",\"memory_size\":%llu,\"used\":%llu,\"free\":%llu,\"largest_free\":%llu"
-		     ",\"blocks\":%llu,\"free_extents\":%llu,\"fragmentation\":%.6g"
-		     ",\"policy\":\"%s\",\"requests\":%llu,\"granted\":%llu,\"denied\":%llu"
-		     ",\"connections\":%llu,\"queue_depth\":%llu,\"uptime_ms\":%llu"
-		     ",\"bad_requests\":%llu,\"too_large\":%llu,\"rejected_connections\":%llu"
-		     ",\"output_paused\":%llu,\"idle_closed\":%llu,\"accept_paused\":%llu"
-		     ",\"leases\":%llu,\"expired\":%llu,\"released_on_close\":%llu"
-		     ",\"aof_size\":%llu,\"aof_last_fsync_ms_ago\":%llu,\"aof_errors\":%llu",
-		     (unsigned long long)s->memory_size, (unsigned long long)s->used,
-		     (unsigned long long)s->free, (unsigned long long)s->largest_free,
-		     (unsigned long long)s->blocks, (unsigned long long)s->free_extents,
-		     smm_stats_fragmentation(s), s->policy ? s->policy : "",
-		     (unsigned long long)s->requests, (unsigned long long)s->granted,
-		     (unsigned long long)s->denied, (unsigned long long)s->connections,
-		     (unsigned long long)s->queue_depth, (unsigned long long)s->uptime_ms,
-		     (unsigned long long)s->bad_requests, (unsigned long long)s->too_large,
-		     (unsigned long long)s->rejected_connections,
-		     (unsigned long long)s->output_paused, (unsigned long long)s->idle_closed,
-		     (unsigned long long)s->accept_paused, (unsigned long long)s->leases,
-		     (unsigned long long)s->expired, (unsigned long long)s->released_on_close,
-		     (unsigned long long)s->aof_size, (unsigned long long)s->aof_last_fsync_ms_ago,
-		     (unsigned long long)s->aof_errors);
+#define SMM_STATS_FORMAT(name) add_field(out, ",\"" #name "\":", s->name);
+	SMM_STATS_FIELDS(SMM_STATS_FORMAT)
+#undef SMM_STATS_FORMAT
+	smm_buf_addf(out, ",\"fragmentation\":%.6g,\"policy\":", smm_stats_fragmentation(s));
+	smm_buf_add_json_string(out, s->policy ? s->policy : "", s->policy ? strlen(s->policy) : 0);
 }
 
 static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_buf *out)
@@ -137,15 +140,19 @@ static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_bu
 	switch (op) {
 	case SMM_OP_MALLOC:
 		smm_key_format(rep->key, key);
-		smm_buf_addf(out, ",\"addr\":%llu,\"size\":%llu,\"id\":%lld,\"key\":\"%s\"",
-			     (unsigned long long)rep->addr, (unsigned long long)rep->size,
-			     (long long)rep->id, key);
+		add_field(out, ",\"addr\":", rep->addr);
+		add_field(out, ",\"size\":", rep->size);
+		smm_buf_adds(out, ",\"id\":");
+		smm_buf_addi(out, rep->id);
+		smm_buf_adds(out, ",\"key\":\"");
+		smm_buf_add(out, key, SMM_PROTO_KEY_HEX);
+		smm_buf_addc(out, '"');
 		break;
 	case SMM_OP_FILL:
 	case SMM_OP_FREE:
 	case SMM_OP_RENEW:
-		smm_buf_addf(out, ",\"addr\":%llu,\"size\":%llu",
-			     (unsigned long long)rep->addr, (unsigned long long)rep->size);
+		add_field(out, ",\"addr\":", rep->addr);
+		add_field(out, ",\"size\":", rep->size);
 		break;
 	case SMM_OP_DUMP:
 		format_dump(rep, out);
@@ -158,22 +165,46 @@ static void format_ok(enum smm_op op, const struct smm_reply *rep, struct smm_bu
 		format_map(rep, out);
 		break;
 	case SMM_OP_RESET:
-		smm_buf_addf(out, ",\"freed\":%llu", (unsigned long long)rep->freed);
+		add_field(out, ",\"freed\":", rep->freed);
 		break;
 	default:
 		break;
 	}
 	if (rep->has_ttl)
-		smm_buf_addf(out, ",\"ttl_ms\":%llu", (unsigned long long)rep->ttl_ms);
+		add_field(out, ",\"ttl_ms\":", rep->ttl_ms);
 }
 
-void smm_reply_format(enum smm_op op, const char *tag, const struct smm_reply *rep,
-		      struct smm_buf *out)
+void smm_reply_format(enum smm_op op, const char *tag, size_t tag_len,
+		      const struct smm_reply *rep, struct smm_buf *out)
 {
 	if (rep->err != SMM_ERR_NONE)
 		format_error(op, rep, out);
 	else
 		format_ok(op, rep, out);
-	add_tag(out, tag);
+	if (tag) {
+		smm_buf_adds(out, ",\"tag\":");
+		smm_buf_add(out, tag, tag_len);
+	}
 	smm_buf_adds(out, "}\n");
+}
+
+/* Room for everything a reply holds besides its tag, stats and dump window:
+ * the longest error name and a message of SMM_PROTO_MAX_MESSAGE bytes,
+ * each escaped to \u00XX at worst, or the most fields an ok reply has. */
+#define FIXED_BOUND (256 + 6 * SMM_PROTO_MAX_MESSAGE)
+/* One stats counter or value: its name, quotes, colon and 20 digits. */
+#define STATS_FIELD_BOUND 48
+/* One listed block with 20-digit numbers, its lease and its scope. */
+#define BLOCK_BOUND 160
+
+size_t smm_reply_bound(enum smm_op op, size_t tag_len, const struct smm_reply *rep)
+{
+	size_t n = FIXED_BOUND + tag_len;
+
+	if (op == SMM_OP_STATS)
+		n += STATS_FIELD_BOUND * 24 +
+		     6 * (rep->stats.policy ? strlen(rep->stats.policy) : 0);
+	if (op == SMM_OP_DUMP)
+		n += 6 * rep->length + BLOCK_BOUND * rep->nblocks;
+	return n;
 }

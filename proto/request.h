@@ -10,8 +10,9 @@
  * "\n"; a trailing "\r" is ignored) into *req, which it zeroes first.
  * Returns 0 on success. On error returns -1 and fills err->err and
  * err->message; *req then holds only the tag, if one was read, so the
- * error reply can echo it. Either way the caller owns req->tag and
- * releases it with smm_request_clear. Thread-safe: no shared state. */
+ * error reply can echo it. Either way req->tag points into line (the raw
+ * bytes of the tag's value, as sent): copy them before line goes.
+ * Thread-safe: no shared state. */
 int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		      struct smm_reply *err);
 

@@ -77,7 +77,7 @@ static void call_free(struct call *c)
 /* reply_line appends rep as its wire line without the "\n". */
 static void reply_line(enum smm_op op, const struct smm_reply *rep, struct smm_buf *out)
 {
-	smm_reply_format(op, NULL, rep, out);
+	smm_reply_format(op, NULL, 0, rep, out);
 	if (out->len)
 		out->len--;
 }
@@ -149,10 +149,7 @@ static void submit(struct call *c, const struct smm_request *map)
 		c->map.req = *map;
 	}
 	add_job(c, &c->stats, SMM_OP_STATS, &batch);
-	if (smm_queue_push(c->http->requests, &batch) < 0) {
-		send_error(c->req, 503, "Service Unavailable", "request queue full");
-		call_free(c);
-	}
+	smm_queue_push(c->http->requests, &batch); /* unbounded: cannot fail */
 }
 
 static struct call *call_new(struct smm_http *http, struct evhttp_request *req)

@@ -1,7 +1,7 @@
 /* main.c — smm-server: read the configuration, build the arena, the queues,
  * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
+#include <cjson/cJSON.h>
 #include <errno.h>
-#include <sched.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "job.h"
 #include "log.h"
 #include "net.h"
+#include "pool.h"
 #include "queue.h"
 #include "sock.h"
 #include "token.h"
@@ -139,7 +140,9 @@ static int start(struct server *s, char *err, size_t errlen)
 	if (s->cfg.aof[0] && !(s->aof = smm_aof_open(s->cfg.aof, s->cfg.fsync, s->arena, &ac,
 						      &s->log, err, errlen)))
 		return -1;
-	s->requests = smm_queue_new(s->cfg.queue_depth);
+	/* No capacity: the event loop bounds the jobs in flight by
+	 * --queue-depth, so a push never fails and nothing needs retrying. */
+	s->requests = smm_queue_new(0);
 	s->replies = smm_queue_new(0);
 	s->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->base = event_base_new();
@@ -176,8 +179,7 @@ static void stop_allocator(struct server *s)
 	}
 	stop->req.op = SMM_OP_STOP;
 	smm_qlist_append(&batch, &stop->node);
-	while (smm_queue_push(s->requests, &batch) < 0)
-		sched_yield(); /* queue full: the allocator is draining it */
+	smm_queue_push(s->requests, &batch); /* unbounded (see start): cannot fail */
 	smm_allocator_join(s->allocator);
 	s->allocator = NULL;
 }
@@ -226,6 +228,9 @@ int main(int argc, char **argv)
 			printf("smm-server %s (protocol %d)\n", SMM_VERSION, SMM_PROTO_VERSION);
 		return 0;
 	}
+	/* Before libevent or cJSON allocates anything: see pool.h. */
+	event_set_mem_functions(smm_pool_malloc, smm_pool_realloc, smm_pool_free);
+	cJSON_InitHooks(&(cJSON_Hooks){ smm_pool_malloc, smm_pool_free });
 	s.log.level = s.cfg.log_level;
 	s.log.json = s.cfg.log_json;
 	signal(SIGPIPE, SIG_IGN);
@@ -237,6 +242,7 @@ int main(int argc, char **argv)
 		status = 1;
 	}
 	cleanup(&s);
+	smm_pool_drain();
 	if (status == 0)
 		smm_log_write(&s.log, SMM_LOG_INFO, "stopped");
 	return status;

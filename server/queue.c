@@ -1,5 +1,7 @@
 /* queue.c — batch-moving FIFO under one mutex; a condition variable wakes a
- * waiting consumer, signalled only when one is actually waiting. */
+ * waiting consumer, signalled only when one is actually waiting and has
+ * not been signalled already: a futex wake-up costs a system call, and a
+ * producer pushing several batches before the consumer runs needs one. */
 #include "queue.h"
 
 #include <pthread.h>
@@ -12,8 +14,37 @@ struct smm_queue {
 	pthread_cond_t nonempty;
 	struct smm_qlist items;
 	size_t capacity;
-	int waiting; /* consumers blocked in pop_all */
+	int waiting;   /* consumers blocked in pop_all */
+	int signalled; /* a wake-up is on its way to them */
+	size_t queued; /* items.n, also read without the lock (atomically) to spin on */
 };
+
+/* A consumer about to sleep on an empty queue first watches it this long:
+ * in a busy pipeline the next batch usually comes sooner than a futex
+ * sleep and wake-up (two system calls and two context switches) take. */
+#define SPIN_NS 20000
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* spin_for_items returns once q has items or SPIN_NS passed. */
+static void spin_for_items(struct smm_queue *q)
+{
+	uint64_t end = now_ns() + SPIN_NS;
+
+	for (unsigned i = 1; __atomic_load_n(&q->queued, __ATOMIC_RELAXED) == 0; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause(); /* let the sibling hyperthread run */
+#endif
+		if (i % 64 == 0 && now_ns() >= end)
+			return;
+	}
+}
 
 void smm_qlist_append(struct smm_qlist *l, struct smm_qnode *node)
 {
@@ -97,8 +128,11 @@ int smm_queue_push(struct smm_queue *q, struct smm_qlist *batch)
 		q->items.head = batch->head;
 	q->items.tail = batch->tail;
 	q->items.n += batch->n;
-	if (q->waiting)
+	__atomic_store_n(&q->queued, q->items.n, __ATOMIC_RELAXED);
+	if (q->waiting && !q->signalled) {
+		q->signalled = 1;
 		pthread_cond_signal(&q->nonempty);
+	}
 	pthread_mutex_unlock(&q->lock);
 	*batch = (struct smm_qlist){ 0 };
 	return was_empty;
@@ -106,14 +140,18 @@ int smm_queue_push(struct smm_queue *q, struct smm_qlist *batch)
 
 void smm_queue_pop_all(struct smm_queue *q, int wait, struct smm_qlist *out)
 {
+	if (wait)
+		spin_for_items(q);
 	pthread_mutex_lock(&q->lock);
 	while (wait && q->items.n == 0) {
 		q->waiting++;
 		pthread_cond_wait(&q->nonempty, &q->lock);
 		q->waiting--;
+		q->signalled = 0;
 	}
 	*out = q->items;
 	q->items = (struct smm_qlist){ 0 };
+	__atomic_store_n(&q->queued, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -126,17 +164,20 @@ void smm_queue_pop_until(struct smm_queue *q, uint64_t deadline_ms, struct smm_q
 		smm_queue_pop_all(q, 1, out);
 		return;
 	}
+	spin_for_items(q);
 	pthread_mutex_lock(&q->lock);
 	while (q->items.n == 0) {
 		int rc;
 		q->waiting++;
 		rc = pthread_cond_timedwait(&q->nonempty, &q->lock, &until);
 		q->waiting--;
+		q->signalled = 0;
 		if (rc != 0) /* ETIMEDOUT: the deadline came */
 			break;
 	}
 	*out = q->items;
 	q->items = (struct smm_qlist){ 0 };
+	__atomic_store_n(&q->queued, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&q->lock);
 }
 

@@ -32,6 +32,23 @@ class Ops(ServerTest):
             c.send('{"op":"ping","tag":%s}\n' % tag)
             self.assertEqual(c.line(), '{"ok":true,"tag":%s}' % tag)
 
+    def test_tag_is_echoed_byte_for_byte(self):
+        c = self.connect()
+        # Numbers no double holds exactly, escapes and spaces come back as sent.
+        for tag in ['12345678901234567890', '1e999', '-0.10', '"\\u00e9\\n"',
+                    '{ "a" : [ 1 ,2 ] }', '"caf\u00e9"']:
+            c.send('{"op":"ping","tag":%s}\n' % tag)
+            self.assertEqual(c.line(), '{"ok":true,"tag":%s}' % tag)
+        # On error replies too.
+        c.send('{"op":"malloc","size":0,"tag":12345678901234567890}\n')
+        self.assertTrue(c.line().endswith(',"tag":12345678901234567890}'))
+        # A raw control character would make the reply invalid JSON: refused.
+        c.send('{"op":"ping","tag":"a\x01b"}\n')
+        r = c.reply()
+        self.assertEqual((r["ok"], r["error"]), (False, "bad_request"))
+        self.assertIn("control character", r["message"])
+        self.assertNotIn("tag", r)
+
     def test_malloc_fill_dump_free(self):
         c = self.connect()
         r = c.call({"op": "malloc", "id": 3, "size": 10})

@@ -477,7 +477,7 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 	used_before = before.used;
 	if (smm_request_parse(line, len, &req, &err) < 0) {
 		smm_buf_reset(out);
-		smm_reply_format(req.op, req.tag, &err, out);
+		smm_reply_format(req.op, req.tag, req.tag_len, &err, out);
 		check_reply_line(out, 0);
 		smm_request_clear(&req);
 		return;
@@ -520,7 +520,7 @@ static void run_line(struct smm_arena *a, struct model *m, const char *line, siz
 		CHECK(after.free_extents == before.free_extents);
 	}
 	smm_buf_reset(out);
-	smm_reply_format(req.op, req.tag, &rep, out);
+	smm_reply_format(req.op, req.tag, req.tag_len, &rep, out);
 	check_reply_line(out, rep.err == SMM_ERR_NONE);
 	check_no_keys(m, req.op, out);
 	smm_reply_clear(&rep);

@@ -47,7 +47,7 @@ static void check_line(const struct smm_buf *out, int ok, enum smm_err err)
 static int same_request(const struct smm_request *a, const struct smm_request *b)
 {
 	if (a->op != b->op || (a->tag == NULL) != (b->tag == NULL) ||
-	    (a->tag && strcmp(a->tag, b->tag) != 0))
+	    (a->tag && (a->tag_len != b->tag_len || memcmp(a->tag, b->tag, a->tag_len) != 0)))
 		return 0;
 	switch (a->op) {
 	case SMM_OP_MALLOC:
@@ -98,7 +98,32 @@ static void check_request(const struct smm_request *req)
 		CHECK(req->fill_char >= 0x21 && req->fill_char <= 0x7e);
 	CHECK(req->token_len <= SMM_PROTO_MAX_TOKEN && req->token[req->token_len] == '\0');
 	if (req->tag)
-		CHECK(strlen(req->tag) <= SMM_PROTO_MAX_TAG);
+		CHECK(req->tag_len <= SMM_PROTO_MAX_TAG);
+}
+
+/* check_tag: the tag is a slice of the line that, read alone, is the same
+ * JSON value cJSON finds under "tag" in the whole line. */
+static void check_tag(const char *line, size_t n, const struct smm_request *req)
+{
+	cJSON *whole, *alone;
+	char *a, *b;
+
+	if (!req->tag)
+		return;
+	CHECK(req->tag >= line && req->tag + req->tag_len <= line + n);
+	CHECK(req->tag_len <= SMM_PROTO_MAX_TAG);
+	whole = cJSON_ParseWithLength(line, n);
+	alone = cJSON_ParseWithLength(req->tag, req->tag_len);
+	CHECK(whole && alone);
+	/* Printed, not cJSON_Compare: that looks members up by name, so two
+	 * equal objects with a duplicate member compare unequal. */
+	a = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(whole, "tag"));
+	b = cJSON_PrintUnformatted(alone);
+	CHECK(a && b && strcmp(a, b) == 0);
+	cJSON_free(a);
+	cJSON_free(b);
+	cJSON_Delete(whole);
+	cJSON_Delete(alone);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -118,14 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smm_request_parse(copy, size, &req, &err) < 0) {
 		CHECK(err.err > SMM_ERR_NONE && err.err < SMM_ERR_COUNT);
 		CHECK(memchr(err.message, '\0', sizeof err.message) && err.message[0]);
-		if (req.tag)
-			CHECK(strlen(req.tag) <= SMM_PROTO_MAX_TAG);
-		smm_reply_format(req.op, req.tag, &err, &out);
+		check_tag(copy, size, &req);
+		smm_reply_format(req.op, req.tag, req.tag_len, &err, &out);
 		check_line(&out, 0, err.err);
 		goto out;
 	}
 	check_request(&req);
-	smm_reply_format(req.op, req.tag, &ok, &out);
+	check_tag(copy, size, &req);
+	smm_reply_format(req.op, req.tag, req.tag_len, &ok, &out);
 	check_line(&out, 1, SMM_ERR_NONE);
 
 	/* Round trip: what a client would send for req parses back to req. */

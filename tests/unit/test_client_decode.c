@@ -19,7 +19,7 @@ static int roundtrip(enum smm_op op, const struct smm_reply *want, struct smm_re
 	struct smm_buf b = { 0 };
 	int rc;
 
-	smm_reply_format(op, NULL, want, &b);
+	smm_reply_format(op, NULL, 0, want, &b);
 	assert_false(b.oom);
 	rc = smm_decode_reply(op, b.data, b.len - 1, got, policy);
 	smm_buf_free(&b);

@@ -14,7 +14,7 @@ static void expect_line(enum smm_op op, const char *tag, const struct smm_reply 
 {
 	struct smm_buf b = { 0 };
 
-	smm_reply_format(op, tag, rep, &b);
+	smm_reply_format(op, tag, tag ? strlen(tag) : 0, rep, &b);
 	assert_string_equal(b.data, want);
 	smm_buf_free(&b);
 }
@@ -43,7 +43,7 @@ static void test_map_and_counts(void **state)
 		    "\"used\":[4,2,0],\"unfilled\":[0,2,0],\"owner\":[3,12,-1],"
 		    "\"blocks_truncated\":true,\"blocks\":[]}\n");
 	rep = (struct smm_reply){ .stats.by_op[SMM_OP_MAP] = 7, .stats.by_err[SMM_ERR_BUSY] = 2 };
-	smm_reply_format(SMM_OP_STATS, NULL, &rep, &b);
+	smm_reply_format(SMM_OP_STATS, NULL, 0, &rep, &b);
 	assert_non_null(strstr(b.data, ",\"ops\":{\"ping\":0,\"malloc\":0,\"fill\":0,\"free\":0,"
 				       "\"dump\":0,\"stats\":0,\"reset\":0,\"renew\":0,\"map\":7},"));
 	assert_non_null(strstr(b.data, "\"too_large\":0,\"busy\":2,\"unavailable\":0}}\n"));

@@ -29,6 +29,14 @@ static void expect_error(const char *line, enum smm_err code, const char *text)
 	smm_request_clear(&req);
 }
 
+/* assert_tag checks that req's tag is exactly the bytes want. */
+static void assert_tag(const struct smm_request *req, const char *want)
+{
+	assert_non_null(req->tag);
+	assert_int_equal(req->tag_len, strlen(want));
+	assert_memory_equal(req->tag, want, req->tag_len);
+}
+
 static void test_ping_and_tag(void **state)
 {
 	struct smm_request req;
@@ -37,7 +45,7 @@ static void test_ping_and_tag(void **state)
 	(void)state;
 	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":{\"a\":[1,2]}}\r", &req, &err), 0);
 	assert_int_equal(req.op, SMM_OP_PING);
-	assert_string_equal(req.tag, "{\"a\":[1,2]}");
+	assert_tag(&req, "{\"a\":[1,2]}");
 	smm_request_clear(&req);
 	assert_null(req.tag);
 }
@@ -142,11 +150,15 @@ static void test_escaped_nul(void **state)
 	expect_error("{\"op\":\"reset\",\"token\":\"s3cret\\u0000junk\"}", SMM_ERR_BAD_JSON, "NUL");
 	expect_error("{\"op\":\"ping\\u0000junk\"}", SMM_ERR_BAD_JSON, "NUL");
 	expect_error("{\"op\":\"ping\",\"tag\":\"a\\u0000b\"}", SMM_ERR_BAD_JSON, "NUL");
+	/* cJSON decodes a \u without four hex digits as NUL: refused too. */
+	expect_error("{\"op\":\"ping\\uZZZZjunk\"}", SMM_ERR_BAD_JSON, "four hex digits");
+	expect_error("{\"\\uuuuu\":1,\"op\":\"ping\"}", SMM_ERR_BAD_JSON, "four hex digits");
+	expect_error("{\"op\":\"ping\",\"tag\":\"\\u12\"}", SMM_ERR_BAD_JSON, "four hex digits");
 	/* An escaped backslash before u0000 is text, not an escape. */
 	struct smm_request req;
 	struct smm_reply err;
 	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":\"\\\\u0000\"}", &req, &err), 0);
-	assert_string_equal(req.tag, "\"\\\\u0000\"");
+	assert_tag(&req, "\"\\\\u0000\"");
 	smm_request_clear(&req);
 }
 
@@ -202,6 +214,27 @@ static void test_bad_request(void **state)
 	expect_error("{\"op\":\"reset\",\"token\":5}", SMM_ERR_BAD_REQUEST, "\"token\"");
 }
 
+static void test_tag_raw_bytes(void **state)
+{
+	struct smm_request req;
+	struct smm_reply err;
+
+	(void)state;
+	/* Kept as the bytes that came: no double rounding, spaces inside kept. */
+	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":12345678901234567890}", &req, &err), 0);
+	assert_tag(&req, "12345678901234567890");
+	assert_int_equal(parse("{ \"t\\u0061g\" : { \"a\" : [1, \"}\"] } , \"op\":\"ping\"}", &req, &err), 0);
+	assert_tag(&req, "{ \"a\" : [1, \"}\"] }");
+	assert_int_equal(parse("{\"tag\":true\t,\"op\":\"ping\"}", &req, &err), 0);
+	assert_tag(&req, "true");
+	/* A raw control byte inside the tag is refused, between tokens too. */
+	expect_error("{\"op\":\"ping\",\"tag\":\"a\x01\"}", SMM_ERR_BAD_REQUEST, "control");
+	expect_error("{\"op\":\"ping\",\"tag\":[1,\x02 2]}", SMM_ERR_BAD_REQUEST, "control");
+	/* Tab between tokens is JSON white space: kept. */
+	assert_int_equal(parse("{\"op\":\"ping\",\"tag\":[1,\t2]}", &req, &err), 0);
+	assert_tag(&req, "[1,\t2]");
+}
+
 static void test_unknown_op_keeps_tag(void **state)
 {
 	struct smm_request req;
@@ -210,13 +243,13 @@ static void test_unknown_op_keeps_tag(void **state)
 	(void)state;
 	assert_int_equal(parse("{\"op\":\"explode\",\"tag\":\"t1\"}", &req, &err), -1);
 	assert_int_equal(err.err, SMM_ERR_UNKNOWN_OP);
-	assert_string_equal(req.tag, "\"t1\"");
+	assert_tag(&req, "\"t1\"");
 	smm_request_clear(&req);
 	/* A field error after op and id were read leaves only the tag. */
 	assert_int_equal(parse("{\"op\":\"malloc\",\"id\":5,\"size\":0,\"tag\":2}", &req, &err), -1);
 	assert_int_equal(req.op, 0);
 	assert_int_equal(req.id, 0);
-	assert_string_equal(req.tag, "2");
+	assert_tag(&req, "2");
 	smm_request_clear(&req);
 }
 
@@ -271,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_escaped_nul),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_tag_raw_bytes),
 		cmocka_unit_test(test_unknown_op_keeps_tag),
 		cmocka_unit_test(test_huge_tag),
 		cmocka_unit_test(test_format_roundtrip),
