@@ -64,6 +64,11 @@ void smm_reply_clear(struct smm_reply *rep)
 	memset(rep, 0, sizeof *rep);
 }
 
+bool smm_reply_owns(const struct smm_reply *rep)
+{
+	return rep->memory || rep->blocks || rep->cells;
+}
+
 int smm_reply_fail(struct smm_reply *rep, enum smm_err err, const char *msg)
 {
 	rep->err = err;

@@ -184,8 +184,12 @@ struct smm_reply {
 /* smm_request_clear zeroes req (it owns nothing). */
 void smm_request_clear(struct smm_request *req);
 
-/* smm_reply_clear frees what rep owns (memory, blocks) and zeroes it. */
+/* smm_reply_clear frees what rep owns (memory, blocks, cells) and zeroes it. */
 void smm_reply_clear(struct smm_reply *rep);
+
+/* smm_reply_owns says whether rep holds memory that smm_reply_clear would
+ * free, so a hot path can skip clearing a reply that holds none. */
+bool smm_reply_owns(const struct smm_reply *rep);
 
 /* smm_reply_fail sets rep to error err with message msg (NULL: the
  * default text for err). Returns -1 so callers can `return smm_reply_fail(..)`. */

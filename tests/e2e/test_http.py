@@ -262,9 +262,11 @@ class MapLarge(unittest.TestCase):
                   % (self.CELLS, len(blocks), statistics.median(times), min(times)))
             if os.environ.get("SMM_SANITIZE") == "thread":
                 # ThreadSanitizer checks every load and store of the walk
-                # (plain: 3.3 ms, ASan: 8 ms; TSan: 25-50 ms, more on a
-                # loaded machine), so there the best of the runs must meet it.
-                self.assertLess(min(times), 50.0, times)
+                # (plain: 3.3 ms, ASan: 8 ms; TSan: 25-50 ms, 97 ms seen
+                # while other builds ran beside it), so there the best of
+                # the runs gets five times the 50 ms: a walk of
+                # every block (the bug this guards against) takes seconds.
+                self.assertLess(min(times), 250.0, times)
             else:
                 self.assertLess(statistics.median(times), 50.0, times)
             self.assertTrue(got["blocks_truncated"])
