@@ -62,7 +62,10 @@ class DumpCells(ServerTest):
         self.assertEqual(client("dump", "--cells", "16385", port=self.server.port).returncode, 2)
 
     def test_demo_shows_the_scaled_map_past_its_limit(self):
-        r = client("demo", "--seed", "3", "--threads", "3", port=self.server.port)
+        # The threads fill up to a sixth of 1 GiB each: under a sanitizer
+        # on a busy machine that outlasts the client's default 5 s.
+        r = client("demo", "--seed", "3", "--threads", "3", "--timeout", str(int(TIMEOUT)),
+                   port=self.server.port, timeout=TIMEOUT + 10)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertLess(len(r.stdout.splitlines()), 40)
         self.assertIn("1000 cells of about 1073741 bytes", r.stdout)
