@@ -145,6 +145,8 @@ static void descend(const struct smm_blocks *t, uint64_t addr, struct path *p)
 	}
 	p->leaf = n;
 	fetch4(p->leaf->lo);
+	fetch4(p->leaf->rec);
+	fetch4(p->leaf->rec + 16);
 	p->pos = lower(p->leaf, addr);
 }
 
