@@ -63,6 +63,7 @@ struct path {
 
 struct smm_blocks {
 	void *root;        /* a leaf when height is 0 */
+	struct leaf *tail; /* the last leaf: where addresses that only grow go */
 	unsigned height;   /* inner levels above the leaves */
 	size_t count, leaves, inners;
 	struct path last;  /* the last find's way down, for the remove after it */
@@ -166,6 +167,7 @@ struct smm_blocks *smm_blocks_new(void)
 		free(t);
 		return NULL;
 	}
+	t->tail = t->root;
 	t->leaves = 1;
 	return t;
 }
@@ -221,6 +223,8 @@ static void split_leaf(struct smm_blocks *t, struct leaf *l, struct leaf *r, uns
 	r->next = l->next;
 	if (l->next)
 		l->next->prev = r;
+	else
+		t->tail = r;
 	l->next = r;
 	t->leaves++;
 }
@@ -326,6 +330,17 @@ static void put_record(struct leaf *l, unsigned at, const struct smm_block *b)
 	l->n++;
 }
 
+/* appends says whether addr goes at the end of the last leaf, which has
+ * room: addresses that only grow (the bump policy, a run of requests on a
+ * fresh arena) then need no descent, as nothing to the right can order
+ * them elsewhere. */
+static int appends(const struct smm_blocks *t, uint64_t addr)
+{
+	const struct leaf *l = t->tail;
+
+	return l->n < LEAF_MAX && (l->n == 0 ? t->count == 0 : addr > addr_at(l, l->n - 1));
+}
+
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 {
 	struct path p;
@@ -336,6 +351,11 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	    b->id > INT32_MAX)
 		return -1;
 	t->last_ok = 0;
+	if (appends(t, b->addr)) {
+		put_record(t->tail, t->tail->n, b);
+		t->count++;
+		return 0;
+	}
 	descend(t, b->addr, &p);
 	need = spares_needed(t, &p);
 	if (need > DEPTH_MAX + 1 || take_spares(spare, need) < 0)
@@ -373,6 +393,8 @@ static void unlink_leaf(struct smm_blocks *t, struct leaf *r)
 		r->prev->next = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	else
+		t->tail = r->prev;
 	free(r);
 	t->leaves--;
 }
@@ -494,6 +516,7 @@ void smm_blocks_clear(struct smm_blocks *t)
 	free_below(t->root, t->height, first);
 	*first = (struct leaf){ .n = 0 };
 	t->root = first;
+	t->tail = first;
 	t->height = 0;
 	t->count = 0;
 	t->leaves = 1;
