@@ -6,7 +6,8 @@
  * a million blocks the upper levels stay in the caches, and a lookup
  * meets about one cold inner node and one cold leaf) and the blocks
  * overlapping a window are a descent and a walk along the doubly linked
- * leaves: O(log n + k). A leaf keeps the words
+ * leaves: O(log n + k). An insert above every address goes straight to
+ * the last leaf, which the table keeps. A leaf keeps the words
  * that order its records (address and the size's low bits) in an array of
  * their own, so a search touches only those; the rest of a record follows
  * in one line.
@@ -146,6 +147,8 @@ static void descend(const struct smm_blocks *t, uint64_t addr, struct path *p)
 	}
 	p->leaf = n;
 	fetch4(p->leaf->lo);
+	/* The record found is in a line only the search's result names: asked
+	 * for now, its miss overlaps the search words' instead of following. */
 	fetch4(p->leaf->rec);
 	fetch4(p->leaf->rec + 16);
 	p->pos = lower(p->leaf, addr);
