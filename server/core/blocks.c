@@ -69,6 +69,8 @@ struct smm_blocks {
 	size_t count, leaves, inners;
 	struct path last;  /* the last find's way down, for the remove after it */
 	int last_ok;       /* last is still true: nothing changed since */
+	int path_ok;       /* last's nodes are still the way to its leaf: no
+			      node has split, merged or moved children since */
 };
 
 static uint64_t addr_at(const struct leaf *l, unsigned i)
@@ -366,6 +368,7 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	if (need > 0) {
 		struct leaf *l = p.leaf, *r = spare[0];
 		unsigned cut = p.pos == LEAF_MAX ? LEAF_MAX : LEAF_MAX / 2; /* an append fills */
+		t->path_ok = 0;
 		split_leaf(t, l, r, cut);
 		if (p.pos >= cut)
 			put_record(r, p.pos - cut, b);
@@ -379,9 +382,26 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	return 0;
 }
 
+/* near says whether addr lies between the first and last records of the
+ * last find's leaf, whose way down is still good: then it belongs in that
+ * leaf and a lookup needs no descent. Frees in address order (a phase of
+ * a program ending, a connection's blocks released) find one leaf after
+ * another this way. */
+static int near(const struct smm_blocks *t, uint64_t addr)
+{
+	const struct leaf *l = t->last.leaf;
+
+	return t->path_ok && l->n > 0 && addr_at(l, 0) <= addr && addr <= addr_at(l, l->n - 1);
+}
+
 int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out)
 {
-	descend(t, addr, &t->last);
+	if (near(t, addr)) {
+		t->last.pos = lower(t->last.leaf, addr);
+	} else {
+		descend(t, addr, &t->last);
+		t->path_ok = 1;
+	}
 	t->last_ok = found(&t->last, addr);
 	if (!t->last_ok)
 		return -1;
@@ -425,13 +445,21 @@ static int fix_leaf(struct smm_blocks *t, struct inner *in, unsigned i)
 		drop_child(in, li + 1);
 		return 1;
 	}
-	if (l->n < r->n) { /* the left one is short: take r's first */
-		move_records(l, l->n, r, 0, 1);
-		l->n++;
-		move_records(r, 0, r, 1, --r->n);
+	/* Even the two out: taking one record left a leaf that frees in
+	 * address order (a program's phase ending) short again at the next
+	 * free, shifting its sibling every time. */
+	if (l->n < r->n) { /* the left one is short: take r's first k */
+		unsigned k = (r->n - l->n) / 2;
+		move_records(l, l->n, r, 0, k);
+		l->n += k;
+		r->n -= k;
+		move_records(r, 0, r, k, r->n);
 	} else {
-		move_records(r, 1, r, 0, r->n++);
-		move_records(r, 0, l, --l->n, 1);
+		unsigned k = (l->n - r->n) / 2;
+		move_records(r, k, r, 0, r->n);
+		r->n += k;
+		l->n -= k;
+		move_records(r, 0, l, l->n, k);
 	}
 	in->sep[li] = addr_at(r, 0);
 	return 0;
@@ -476,6 +504,7 @@ static void shrink(struct smm_blocks *t, const struct path *p)
 
 	if (d < 0 || p->leaf->n >= LEAF_MIN || !fix_leaf(t, p->node[d], p->at[d]))
 		goto root;
+	t->path_ok = 0; /* a merge: children moved, and a node is gone */
 	for (d--; d >= 0; d--)
 		if (p->node[d + 1]->n >= INNER_MIN || !fix_inner(t, p->node[d], p->at[d]))
 			break;
@@ -518,6 +547,7 @@ void smm_blocks_clear(struct smm_blocks *t)
 		n = ((struct inner *)n)->child[0];
 	first = n;
 	t->last_ok = 0;
+	t->path_ok = 0;
 	free_below(t->root, t->height, first);
 	*first = (struct leaf){ .n = 0 };
 	t->root = first;
