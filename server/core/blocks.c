@@ -6,7 +6,8 @@
  * a million blocks the upper levels stay in the caches, and a lookup
  * meets about one cold inner node and one cold leaf) and the blocks
  * overlapping a window are a descent and a walk along the doubly linked
- * leaves: O(log n + k). A leaf keeps the words
+ * leaves: O(log n + k). An insert above every address goes straight to
+ * the last leaf, which the table keeps. A leaf keeps the words
  * that order its records (address and the size's low bits) in an array of
  * their own, so a search touches only those; the rest of a record follows
  * in one line.
@@ -63,10 +64,13 @@ struct path {
 
 struct smm_blocks {
 	void *root;        /* a leaf when height is 0 */
+	struct leaf *tail; /* the last leaf: where addresses that only grow go */
 	unsigned height;   /* inner levels above the leaves */
 	size_t count, leaves, inners;
 	struct path last;  /* the last find's way down, for the remove after it */
 	int last_ok;       /* last is still true: nothing changed since */
+	int path_ok;       /* last's nodes are still the way to its leaf: no
+			      node has split, merged or moved children since */
 };
 
 static uint64_t addr_at(const struct leaf *l, unsigned i)
@@ -145,6 +149,10 @@ static void descend(const struct smm_blocks *t, uint64_t addr, struct path *p)
 	}
 	p->leaf = n;
 	fetch4(p->leaf->lo);
+	/* The record found is in a line only the search's result names: asked
+	 * for now, its miss overlaps the search words' instead of following. */
+	fetch4(p->leaf->rec);
+	fetch4(p->leaf->rec + 16);
 	p->pos = lower(p->leaf, addr);
 }
 
@@ -164,6 +172,7 @@ struct smm_blocks *smm_blocks_new(void)
 		free(t);
 		return NULL;
 	}
+	t->tail = t->root;
 	t->leaves = 1;
 	return t;
 }
@@ -219,6 +228,8 @@ static void split_leaf(struct smm_blocks *t, struct leaf *l, struct leaf *r, uns
 	r->next = l->next;
 	if (l->next)
 		l->next->prev = r;
+	else
+		t->tail = r;
 	l->next = r;
 	t->leaves++;
 }
@@ -324,6 +335,17 @@ static void put_record(struct leaf *l, unsigned at, const struct smm_block *b)
 	l->n++;
 }
 
+/* appends says whether addr goes at the end of the last leaf, which has
+ * room: addresses that only grow (the bump policy, a run of requests on a
+ * fresh arena) then need no descent, as nothing to the right can order
+ * them elsewhere. */
+static int appends(const struct smm_blocks *t, uint64_t addr)
+{
+	const struct leaf *l = t->tail;
+
+	return l->n < LEAF_MAX && (l->n == 0 ? t->count == 0 : addr > addr_at(l, l->n - 1));
+}
+
 int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 {
 	struct path p;
@@ -334,6 +356,11 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	    b->id > INT32_MAX)
 		return -1;
 	t->last_ok = 0;
+	if (appends(t, b->addr)) {
+		put_record(t->tail, t->tail->n, b);
+		t->count++;
+		return 0;
+	}
 	descend(t, b->addr, &p);
 	need = spares_needed(t, &p);
 	if (need > DEPTH_MAX + 1 || take_spares(spare, need) < 0)
@@ -341,6 +368,7 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	if (need > 0) {
 		struct leaf *l = p.leaf, *r = spare[0];
 		unsigned cut = p.pos == LEAF_MAX ? LEAF_MAX : LEAF_MAX / 2; /* an append fills */
+		t->path_ok = 0;
 		split_leaf(t, l, r, cut);
 		if (p.pos >= cut)
 			put_record(r, p.pos - cut, b);
@@ -354,9 +382,26 @@ int smm_blocks_insert(struct smm_blocks *t, const struct smm_block *b)
 	return 0;
 }
 
+/* near says whether addr lies between the first and last records of the
+ * last find's leaf, whose way down is still good: then it belongs in that
+ * leaf and a lookup needs no descent. Frees in address order (a phase of
+ * a program ending, a connection's blocks released) find one leaf after
+ * another this way. */
+static int near(const struct smm_blocks *t, uint64_t addr)
+{
+	const struct leaf *l = t->last.leaf;
+
+	return t->path_ok && l->n > 0 && addr_at(l, 0) <= addr && addr <= addr_at(l, l->n - 1);
+}
+
 int smm_blocks_find(struct smm_blocks *t, uint64_t addr, struct smm_block *out)
 {
-	descend(t, addr, &t->last);
+	if (near(t, addr)) {
+		t->last.pos = lower(t->last.leaf, addr);
+	} else {
+		descend(t, addr, &t->last);
+		t->path_ok = 1;
+	}
 	t->last_ok = found(&t->last, addr);
 	if (!t->last_ok)
 		return -1;
@@ -371,6 +416,8 @@ static void unlink_leaf(struct smm_blocks *t, struct leaf *r)
 		r->prev->next = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	else
+		t->tail = r->prev;
 	free(r);
 	t->leaves--;
 }
@@ -398,13 +445,21 @@ static int fix_leaf(struct smm_blocks *t, struct inner *in, unsigned i)
 		drop_child(in, li + 1);
 		return 1;
 	}
-	if (l->n < r->n) { /* the left one is short: take r's first */
-		move_records(l, l->n, r, 0, 1);
-		l->n++;
-		move_records(r, 0, r, 1, --r->n);
+	/* Even the two out: taking one record left a leaf that frees in
+	 * address order (a program's phase ending) short again at the next
+	 * free, shifting its sibling every time. */
+	if (l->n < r->n) { /* the left one is short: take r's first k */
+		unsigned k = (r->n - l->n) / 2;
+		move_records(l, l->n, r, 0, k);
+		l->n += k;
+		r->n -= k;
+		move_records(r, 0, r, k, r->n);
 	} else {
-		move_records(r, 1, r, 0, r->n++);
-		move_records(r, 0, l, --l->n, 1);
+		unsigned k = (l->n - r->n) / 2;
+		move_records(r, k, r, 0, r->n);
+		r->n += k;
+		l->n -= k;
+		move_records(r, 0, l, l->n, k);
 	}
 	in->sep[li] = addr_at(r, 0);
 	return 0;
@@ -449,6 +504,7 @@ static void shrink(struct smm_blocks *t, const struct path *p)
 
 	if (d < 0 || p->leaf->n >= LEAF_MIN || !fix_leaf(t, p->node[d], p->at[d]))
 		goto root;
+	t->path_ok = 0; /* a merge: children moved, and a node is gone */
 	for (d--; d >= 0; d--)
 		if (p->node[d + 1]->n >= INNER_MIN || !fix_inner(t, p->node[d], p->at[d]))
 			break;
@@ -464,20 +520,22 @@ root:
 
 void smm_blocks_remove(struct smm_blocks *t, uint64_t addr)
 {
-	struct path p;
+	struct path own, *p = &t->last;
 
-	/* Freeing finds the block first: then its way down is known. */
-	if (t->last_ok && found(&t->last, addr))
-		p = t->last;
-	else
-		descend(t, addr, &p);
+	/* Freeing finds the block first: then its way down is known, and is
+	 * used where it lies (copying it was a sixth of a remove's
+	 * instructions). */
+	if (!t->last_ok || !found(p, addr)) {
+		p = &own;
+		descend(t, addr, p);
+	}
 	t->last_ok = 0;
-	if (!found(&p, addr))
+	if (!found(p, addr))
 		return;
-	move_records(p.leaf, p.pos, p.leaf, p.pos + 1, p.leaf->n - p.pos - 1);
-	p.leaf->n--;
+	move_records(p->leaf, p->pos, p->leaf, p->pos + 1, p->leaf->n - p->pos - 1);
+	p->leaf->n--;
 	t->count--;
-	shrink(t, &p);
+	shrink(t, p);
 }
 
 void smm_blocks_clear(struct smm_blocks *t)
@@ -489,9 +547,11 @@ void smm_blocks_clear(struct smm_blocks *t)
 		n = ((struct inner *)n)->child[0];
 	first = n;
 	t->last_ok = 0;
+	t->path_ok = 0;
 	free_below(t->root, t->height, first);
 	*first = (struct leaf){ .n = 0 };
 	t->root = first;
+	t->tail = first;
 	t->height = 0;
 	t->count = 0;
 	t->leaves = 1;
