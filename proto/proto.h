@@ -57,6 +57,7 @@ enum smm_op {
 	SMM_OP_RESET,
 	SMM_OP_RENEW,
 	SMM_OP_MAP,     /* a scaled memory map: cells of a window, from the block table */
+	SMM_OP_COMPACT, /* rewrite the append-only log now (admin) */
 	SMM_OP_STOP,    /* internal: never parsed from the wire; ends the allocator thread */
 	SMM_OP_RELEASE, /* internal: connection conn closed; free its connection-scoped blocks */
 };
@@ -128,7 +129,7 @@ struct smm_cell {
 	int64_t owner;
 };
 
-/* Ops a client can send (ping..map): the per-op counters' indexes. */
+/* Ops a client can send (ping..compact): the per-op counters' indexes. */
 #define SMM_PROTO_WIRE_OPS SMM_OP_STOP
 
 /* Counters reported by stats. The allocator thread fills the arena part,
@@ -143,7 +144,7 @@ struct smm_stats {
 	uint64_t output_paused, idle_closed, accept_paused;
 	uint64_t by_op[SMM_PROTO_WIRE_OPS]; /* requests parsed, per op */
 	uint64_t by_err[SMM_ERR_COUNT];     /* error replies, per code (by_err[0] unused) */
-	uint64_t aof_size, aof_last_fsync_ms_ago, aof_errors; /* the allocator thread's */
+	uint64_t aof_size, aof_rewrites, aof_last_fsync_ms_ago, aof_errors; /* the allocator thread's */
 };
 
 /* The answer to one request: the seed's thread_message slot, grown up. */

@@ -112,7 +112,8 @@ static void format_stats(const struct smm_stats *s, struct smm_buf *out)
 		     ",\"bad_requests\":%llu,\"too_large\":%llu,\"rejected_connections\":%llu"
 		     ",\"output_paused\":%llu,\"idle_closed\":%llu,\"accept_paused\":%llu"
 		     ",\"leases\":%llu,\"expired\":%llu,\"released_on_close\":%llu"
-		     ",\"aof_size\":%llu,\"aof_last_fsync_ms_ago\":%llu,\"aof_errors\":%llu",
+		     ",\"aof_size\":%llu,\"aof_rewrites\":%llu,\"aof_last_fsync_ms_ago\":%llu"
+		     ",\"aof_errors\":%llu",
 		     (unsigned long long)s->memory_size, (unsigned long long)s->used,
 		     (unsigned long long)s->free, (unsigned long long)s->largest_free,
 		     (unsigned long long)s->blocks, (unsigned long long)s->free_extents,
@@ -125,7 +126,8 @@ static void format_stats(const struct smm_stats *s, struct smm_buf *out)
 		     (unsigned long long)s->output_paused, (unsigned long long)s->idle_closed,
 		     (unsigned long long)s->accept_paused, (unsigned long long)s->leases,
 		     (unsigned long long)s->expired, (unsigned long long)s->released_on_close,
-		     (unsigned long long)s->aof_size, (unsigned long long)s->aof_last_fsync_ms_ago,
+		     (unsigned long long)s->aof_size, (unsigned long long)s->aof_rewrites,
+		     (unsigned long long)s->aof_last_fsync_ms_ago,
 		     (unsigned long long)s->aof_errors);
 }
 
