@@ -54,8 +54,9 @@ struct smm_aof {
 	char *path;
 	struct smm_aofrec config;   /* the log's first record */
 	uint64_t rewrite_min, base; /* base: the size after the last rewrite */
-	uint64_t rewrites, stall_us;
+	uint64_t rewrites;
 	struct rewrite *rw;         /* NULL: none under way */
+	struct rewrite *retired;    /* a finished one whose thread is still to join */
 };
 
 /* A rewrite under way. */
@@ -64,10 +65,17 @@ struct rewrite {
 	int fd;                     /* PATH.rewrite, O_APPEND */
 	char *tmp;
 	struct smm_aofrec config;
-	struct smm_arena_entry *blocks; /* the copy; the thread's, freed by it */
-	size_t n;
+	struct smm_arena_entry *blocks; /* the copy: cap entries, n used */
+	size_t n, cap;
+	atomic_int ready;           /* set by the thread: blocks allocated, touched */
 	atomic_int done;            /* set by the thread: 1 written, -1 failed */
 	char why[128];              /* the thread's reason, read after done */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int go;                     /* under lock: 1 the copy is made, -1 give up */
+	int old_fd;                 /* under lock: the replaced log for the thread
+				       to close, -1 none, -2 not decided yet */
+	int copied;                 /* allocator thread: the copy is made */
 	uint8_t *tail;              /* records since the copy: allocator thread */
 	size_t tail_len, tail_cap;
 	int tail_oom;
@@ -285,7 +293,7 @@ int smm_aof_add(struct smm_aof *aof, const struct smm_aofrec *r)
 		return -1;
 	}
 	n = smm_aofrec_encode(r, aof->buf + aof->len);
-	if (rw && !rw->tail_oom) {
+	if (rw && rw->copied && !rw->tail_oom) {
 		if (grow(&rw->tail, rw->tail_len, &rw->tail_cap, n) < 0) {
 			rw->tail_oom = 1; /* the rewrite is abandoned at its end */
 		} else {
@@ -475,23 +483,75 @@ out:
 	return rc;
 }
 
-/* rewrite_main is the rewrite's thread: it writes the copy the allocator
- * thread made and says when it is done. It shares only done and why. */
+/* prepare allocates the array for the copy and touches every page of it,
+ * so the allocator thread's copy takes no page fault (they were two
+ * thirds of the copy's time). Returns -1 when memory ran out. */
+static int prepare(struct rewrite *rw)
+{
+	rw->blocks = malloc(rw->cap * sizeof *rw->blocks);
+	if (!rw->blocks)
+		return -1;
+	memset(rw->blocks, 0, rw->cap * sizeof *rw->blocks);
+	return 0;
+}
+
+/* wait_for waits until *field (under rw->lock) is no longer -2 or 0, as
+ * given, and returns it. */
+static int wait_for(struct rewrite *rw, int *field, int unset)
+{
+	int v;
+
+	pthread_mutex_lock(&rw->lock);
+	while (*field == unset)
+		pthread_cond_wait(&rw->wake, &rw->lock);
+	v = *field;
+	pthread_mutex_unlock(&rw->lock);
+	return v;
+}
+
+/* rewrite_main is the rewrite's thread: it prepares the array, waits for
+ * the allocator thread's copy, writes it and says when it is done; then
+ * it waits for the switch and closes the replaced log, whose last close
+ * frees the old file's blocks (milliseconds for a large log, which the
+ * allocator thread must not wait for). It shares ready, done and why,
+ * and go and old_fd under the lock. */
 static void *rewrite_main(void *arg)
 {
 	struct rewrite *rw = arg;
-	int rc = write_copy(rw);
+	int rc = prepare(rw), old;
 
-	if (rc < 0)
+	if (rc == 0) {
+		atomic_store(&rw->ready, 1);
+		rc = wait_for(rw, &rw->go, 0) > 0 ? write_copy(rw) : (errno = ECANCELED, -1);
+	}
+	if (rc < 0 && !rw->why[0]) /* else the allocator thread said why it gave up */
 		snprintf(rw->why, sizeof rw->why, "cannot write %s: %s", rw->tmp, strerror(errno));
 	free(rw->blocks);
 	rw->blocks = NULL;
 	atomic_store(&rw->done, rc < 0 ? -1 : 1);
+	if ((old = wait_for(rw, &rw->old_fd, -2)) >= 0)
+		close(old);
 	return NULL;
 }
 
+/* tell sets what the thread waits for: go (0 leaves it) and old_fd. */
+static void tell(struct rewrite *rw, int go, int old_fd)
+{
+	pthread_mutex_lock(&rw->lock);
+	rw->go = go ? go : rw->go;
+	rw->old_fd = old_fd;
+	pthread_cond_signal(&rw->wake);
+	pthread_mutex_unlock(&rw->lock);
+}
+
+/* free_rewrite frees rw (NULL allowed), whose thread has ended or was
+ * never started. */
 static void free_rewrite(struct rewrite *rw)
 {
+	if (!rw)
+		return;
+	pthread_cond_destroy(&rw->wake);
+	pthread_mutex_destroy(&rw->lock);
 	if (rw->fd >= 0)
 		close(rw->fd);
 	free(rw->blocks);
@@ -500,33 +560,60 @@ static void free_rewrite(struct rewrite *rw)
 	free(rw);
 }
 
-/* copy_blocks makes the rewrite's flat copy of a's blocks: the only part
- * of a rewrite that stops the allocator thread, besides the switch. */
-static int copy_blocks(struct rewrite *rw, const struct smm_arena *a)
+static size_t live_blocks(const struct smm_arena *a)
 {
 	struct smm_stats st = { 0 };
 
 	smm_arena_stats(a, &st);
-	rw->blocks = malloc((st.blocks ? st.blocks : 1) * sizeof *rw->blocks);
-	if (!rw->blocks)
-		return -1;
-	rw->n = smm_arena_snapshot(a, st.blocks, rw->blocks);
+	return st.blocks;
+}
+
+/* copy_blocks makes the rewrite's flat copy of a's blocks into the array
+ * its thread prepared (grown here, page faults and all, if blocks came
+ * meanwhile beyond its room): the only part of a rewrite that stops the
+ * allocator thread, besides the switch. From now on records also go to
+ * the tail. Returns -1 when memory ran out. */
+static int copy_blocks(struct rewrite *rw, const struct smm_arena *a)
+{
+	size_t n = live_blocks(a);
+	uint64_t t0 = mono_us();
+	struct smm_arena_entry *b;
+
+	if (n > rw->cap) {
+		if (!(b = realloc(rw->blocks, n * sizeof *b)))
+			return -1;
+		rw->blocks = b;
+		rw->cap = n;
+	}
+	rw->n = smm_arena_snapshot(a, n, rw->blocks);
+	rw->copied = 1;
+	rw->copy_us = mono_us() - t0;
+	tell(rw, 1, -2);
 	return 0;
 }
 
 int smm_aof_compact(struct smm_aof *aof, const struct smm_arena *a, char *err, size_t errlen)
 {
 	struct rewrite *rw;
-	uint64_t t0 = mono_us();
 
 	if (aof->rw)
 		return 0;
+	if (aof->retired) { /* its thread ended long ago: it only closed a file */
+		pthread_join(aof->retired->thread, NULL);
+		free_rewrite(aof->retired);
+		aof->retired = NULL;
+	}
 	rw = calloc(1, sizeof *rw);
 	if (!rw || !(rw->tmp = malloc(strlen(aof->path) + sizeof ".rewrite"))) {
 		free(rw);
 		snprintf(err, errlen, "out of memory for the rewrite");
 		return -1;
 	}
+	pthread_mutex_init(&rw->lock, NULL);
+	pthread_cond_init(&rw->wake, NULL);
+	rw->old_fd = -2;
+	/* Room for the blocks that may come before the copy is made. */
+	rw->cap = live_blocks(a) + live_blocks(a) / 8 + 1024;
 	sprintf(rw->tmp, "%s.rewrite", aof->path);
 	rw->config = aof->config;
 	rw->fd = open(rw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
@@ -535,20 +622,20 @@ int smm_aof_compact(struct smm_aof *aof, const struct smm_arena *a, char *err, s
 		free_rewrite(rw);
 		return -1;
 	}
-	if (copy_blocks(rw, a) < 0 || start_thread(&rw->thread, rewrite_main, rw) != 0) {
-		snprintf(err, errlen, "cannot start the rewrite: out of memory or threads");
+	if (start_thread(&rw->thread, rewrite_main, rw) != 0) {
+		snprintf(err, errlen, "cannot start the rewrite's thread");
 		unlink(rw->tmp);
 		free_rewrite(rw);
 		return -1;
 	}
-	rw->copy_us = mono_us() - t0;
 	aof->rw = rw;
 	return 0;
 }
 
-/* switch_to puts the finished rewrite in the log's place. Returns -1 with
- * rw->why set, the old log still in use. */
-static int switch_to(struct smm_aof *aof, struct rewrite *rw)
+/* switch_to puts the finished rewrite in the log's place and sets *old
+ * to a descriptor of the replaced log, for the rewrite's thread to close.
+ * Returns -1 with rw->why set, the old log still in use. */
+static int switch_to(struct smm_aof *aof, struct rewrite *rw, int *old)
 {
 	struct stat st;
 
@@ -558,7 +645,7 @@ static int switch_to(struct smm_aof *aof, struct rewrite *rw)
 	}
 	if (write_fully(rw->fd, rw->tail, rw->tail_len) < 0 ||
 	    (aof->mode == SMM_AOF_ALWAYS && fdatasync(rw->fd) < 0) || fstat(rw->fd, &st) < 0 ||
-	    rename(rw->tmp, aof->path) < 0) {
+	    (*old = dup(aof->fd)) < 0 || rename(rw->tmp, aof->path) < 0) {
 		snprintf(rw->why, sizeof rw->why, "cannot finish %s: %s", rw->tmp, strerror(errno));
 		return -1;
 	}
@@ -583,13 +670,11 @@ static void finish(struct smm_aof *aof)
 {
 	struct rewrite *rw = aof->rw;
 	uint64_t before = aof->size, t0 = mono_us(), took;
-	int ok;
+	int old = -1, ok;
 
-	pthread_join(rw->thread, NULL);
-	ok = atomic_load(&rw->done) > 0 && switch_to(aof, rw) == 0;
+	ok = atomic_load(&rw->done) > 0 && switch_to(aof, rw, &old) == 0;
+	tell(rw, 0, old);
 	took = mono_us() - t0;
-	aof->stall_us = took > aof->stall_us ? took : aof->stall_us;
-	aof->stall_us = rw->copy_us > aof->stall_us ? rw->copy_us : aof->stall_us;
 	if (ok) {
 		smm_log_write(aof->log, SMM_LOG_INFO,
 			      "aof: rewrote the log: %zu blocks, %llu -> %llu bytes; the allocator "
@@ -603,7 +688,7 @@ static void finish(struct smm_aof *aof)
 		smm_log_write(aof->log, SMM_LOG_ERROR,
 			      "aof: rewrite failed: %s; the log stays as it was", rw->why);
 	}
-	free_rewrite(rw);
+	aof->retired = rw;
 	aof->rw = NULL;
 }
 
@@ -611,10 +696,19 @@ void smm_aof_tick(struct smm_aof *aof, const struct smm_arena *a)
 {
 	char err[200];
 
-	if (aof->rw) {
+	struct rewrite *rw = aof->rw;
+
+	if (rw && !rw->copied && atomic_load(&rw->ready)) {
+		if (copy_blocks(rw, a) < 0) {
+			snprintf(rw->why, sizeof rw->why, "out of memory for the copy");
+			tell(rw, -1, -2); /* finished, as failed, once its thread says so */
+		}
+		return;
+	}
+	if (rw) {
 		/* Switch only with nothing pending, so no record reaches the
 		 * new file twice (from the tail and again from the buffer). */
-		if (atomic_load(&aof->rw->done) && aof->len == aof->done && !aof->failed)
+		if (atomic_load(&rw->done) && aof->len == aof->done && !aof->failed)
 			finish(aof);
 		return;
 	}
@@ -766,10 +860,14 @@ void smm_aof_close(struct smm_aof *aof)
 		pthread_join(aof->syncer, NULL);
 	}
 	if (aof->rw) { /* cut short: the log it would replace is whole */
+		tell(aof->rw, -1, -1);
 		pthread_join(aof->rw->thread, NULL);
 		unlink(aof->rw->tmp);
 		free_rewrite(aof->rw);
 	}
+	if (aof->retired)
+		pthread_join(aof->retired->thread, NULL);
+	free_rewrite(aof->retired);
 	if (smm_aof_commit(aof) == 0)
 		sync_now(aof);
 	if (atomic_load(&aof->dir_dirty))
