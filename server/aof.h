@@ -35,10 +35,13 @@ struct smm_aof; /* opaque */
  * Returns 0, or -1 for any other name (nothing set). */
 int smm_aof_fsync_parse(const char *name, enum smm_aof_fsync *mode);
 
-/* smm_aof_open opens the log at path, creating it mode 0600, replays it
- * into a (an empty arena built from *ac), truncates a torn last record
- * with a warning on log, frees the blocks of connections that are gone
- * (logging that) and starts the fsync thread for SMM_AOF_EVERYSEC.
+/* smm_aof_open opens the log at path, creating it mode 0600, removes a
+ * PATH.rewrite that a crash left (with a warning), replays the log into a
+ * (an empty arena built from *ac), truncates a torn last record with a
+ * warning on log, frees the blocks of connections that are gone (logging
+ * that) and starts the fsync thread for SMM_AOF_EVERYSEC. The log is
+ * rewritten once past rewrite_min bytes and twice its size after the last
+ * rewrite (or its size at open).
  * Returns the log, or NULL with a reason naming the file and the offset
  * in err when the file cannot be used: a bad checksum or an impossible
  * record, or a log written for another arena. a, ac and log stay the
