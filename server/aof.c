@@ -491,7 +491,9 @@ static int prepare(struct rewrite *rw)
 	rw->blocks = malloc(rw->cap * sizeof *rw->blocks);
 	if (!rw->blocks)
 		return -1;
-	memset(rw->blocks, 0, rw->cap * sizeof *rw->blocks);
+	/* Not 0: a compiler may turn malloc and a zeroing memset into calloc,
+	 * which leaves fresh pages untouched. */
+	memset(rw->blocks, 0xff, rw->cap * sizeof *rw->blocks);
 	return 0;
 }
 
