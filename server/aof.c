@@ -696,9 +696,8 @@ static void finish(struct smm_aof *aof)
 
 void smm_aof_tick(struct smm_aof *aof, const struct smm_arena *a)
 {
-	char err[200];
-
 	struct rewrite *rw = aof->rw;
+	char err[200];
 
 	if (rw && !rw->copied && atomic_load(&rw->ready)) {
 		if (copy_blocks(rw, a) < 0) {
