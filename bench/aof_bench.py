@@ -2,7 +2,8 @@
 """aof_bench.py — what the append-only log costs, against Redis's, with one neutral client.
 
     bench/aof_bench.py [--server build/server/smm-server] [--lineload ../shared/bench/lineload.c]
-                       [--secs 3] [--rounds 3] [--replay 10000000]
+                       [--secs 3] [--rounds 3] [--replay 10000000] [--stall 1000000]
+                       [--only-stall]
 
 Pair throughput (lineload's pair mode: 50 connections, batches of P=16 creates then P deletes):
 smm-server without a log, with --aof and --fsync everysec, and with --fsync always; redis-server
@@ -11,6 +12,10 @@ alternate the servers cell by cell; each figure is the median. Then one run per 
 under strace (seccomp filter: only fsync/fdatasync stop) counts syncs per second. With
 --replay N, a log of at least N records is made with the same load (--fsync no) and the
 restart's "aof: loaded N records in T ms" line gives replay's records per second.
+With --stall N, a server is filled to N live blocks (two mallocs and a free per block kept,
+so the log holds history to drop), then `compact` is sent while a client keeps changing
+blocks; the server's "aof: rewrote the log" line gives how long the allocator thread
+stopped (to copy the block table, and to switch files) and the log's size before and after.
 A program, not a test: nothing here runs in CTest. Logs go to a temporary directory on the
 disk under /tmp (not tmpfs on this machine: check with df).
 """
@@ -150,7 +155,8 @@ def stats(port):
 
 def replay(a, exe, tmp):
     path = os.path.join(tmp, "replay.aof")
-    argv = [a.server, "--memory", "100000000", "--policy", "tlsf", "--aof", path, "--fsync", "no"]
+    argv = [a.server, "--memory", "100000000", "--policy", "tlsf", "--aof", path, "--fsync", "no",
+            "--aof-rewrite-min", "1T"]  # replay the whole history, not a rewrite of it
     port = free_port()
     p = subprocess.Popen(argv + ["--port", str(port)], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
@@ -180,6 +186,50 @@ def replay(a, exe, tmp):
     return loaded, os.path.getsize(path), check_s
 
 
+def pipelined(sock, lines):
+    """Send lines (bytes, one request each) and return their replies, decoded."""
+    sock.sendall(b"".join(lines))
+    f, out = sock.makefile("rb"), []
+    for _ in lines:
+        out.append(json.loads(f.readline()))
+    return out
+
+
+def fill_blocks(port, n):
+    """n live blocks of 16 bytes, each after a malloc and free of another."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        done = 0
+        while done < n:
+            k = min(2000, n - done)
+            reps = pipelined(s, [b'{"op":"malloc","id":1,"size":16}\n'] * (2 * k))
+            frees = [('{"op":"free","addr":%d,"key":"%s"}\n' % (r["addr"], r["key"])).encode()
+                     for r in reps[1::2]]
+            assert all(r.get("ok") for r in pipelined(s, frees))
+            done += k
+
+
+def stall(a, tmp):
+    path = os.path.join(tmp, "stall.aof")
+    port = free_port()
+    env = dict(os.environ, SMM_ADMIN_TOKEN="bench")
+    p = subprocess.Popen([a.server, "--memory", str(64 * a.stall), "--policy", "tlsf", "--aof", path,
+                          "--fsync", "everysec", "--aof-rewrite-min", "1T", "--port", str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    wait_port(port)
+    try:
+        fill_blocks(port, a.stall)
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            assert pipelined(s, [b'{"op":"compact","token":"bench"}\n'])[0]["ok"]
+            # Changes while the rewrite runs, for its tail; until it is done.
+            while stats(port)["aof_rewrites"] == 0:
+                pipelined(s, [b'{"op":"malloc","id":2,"size":8}\n'] * 100)
+    finally:
+        stop(p)
+    m = re.search(r"rewrote the log: (\d+) blocks, (\d+) -> (\d+) bytes; the allocator thread "
+                  r"stopped (\d+) us to copy them, (\d+) us to switch", p.stderr.read())
+    return tuple(int(x) for x in m.groups())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", default=os.path.join(ROOT, "build/server/smm-server"))
@@ -187,7 +237,15 @@ def main():
     ap.add_argument("--secs", default=3, type=float)
     ap.add_argument("--rounds", default=3, type=int)
     ap.add_argument("--replay", default=0, type=int)
+    ap.add_argument("--stall", default=0, type=int)
+    ap.add_argument("--only-stall", action="store_true")
     a = ap.parse_args()
+    if a.only_stall:
+        tmp = tempfile.mkdtemp(prefix="smm-aof-bench-", dir="/tmp")
+        try:
+            return print_stall(a, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     exe = build_lineload(a.lineload)
     tmp = tempfile.mkdtemp(prefix="smm-aof-bench-", dir="/tmp")
     try:
@@ -206,9 +264,20 @@ def main():
             (n, blocks, ms), size, check_s = replay(a, exe, tmp)
             print("replay: %d records (%d live blocks, %.0f MB) in %d ms: %.0f records/s; "
                   "--check-aof %.1f s" % (n, blocks, size / 1e6, ms, n / (ms / 1000.0), check_s))
+        if a.stall:
+            print_stall(a, tmp)
         print("load after:", os.getloadavg())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def print_stall(a, tmp):
+    blocks, before, after, copy_us, switch_us = stall(a, tmp)
+    print("rewrite: %d live blocks, log %.1f MB -> %.1f MB; allocator thread stopped %.1f ms "
+          "to copy, %.1f ms to switch: %.1f ms per million live blocks at most"
+          % (blocks, before / 1e6, after / 1e6, copy_us / 1e3, switch_us / 1e3,
+             max(copy_us, switch_us) / 1e3 * 1e6 / blocks))
     return 0
 
 

@@ -14,7 +14,7 @@
 #define BIT(cmd) (1u << (cmd))
 #define ONESHOT (BIT(SMM_CLI_PING) | BIT(SMM_CLI_MALLOC) | BIT(SMM_CLI_FILL) | \
 		 BIT(SMM_CLI_FREE) | BIT(SMM_CLI_DUMP) | BIT(SMM_CLI_STATS) | BIT(SMM_CLI_RESET) | \
-		 BIT(SMM_CLI_RENEW))
+		 BIT(SMM_CLI_RENEW) | BIT(SMM_CLI_COMPACT))
 #define BLOCK (BIT(SMM_CLI_FILL) | BIT(SMM_CLI_FREE) | BIT(SMM_CLI_RENEW))
 #define NET (ONESHOT | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_LOAD) | BIT(SMM_CLI_WATCH))
 
@@ -66,7 +66,7 @@ static const struct flag flags[] = {
 	{ "cells", "N", "a scaled map instead of every byte: N cells (1..16384), one character each, so any arena fits a screen", K_COUNT, AT(cells), BIT(SMM_CLI_DUMP), 0, SMM_PROTO_MAX_CELLS, 0 },
 	{ "cells", "N", "cells in the scaled map, 1..16384 (default 1000)", K_COUNT, AT(cells), BIT(SMM_CLI_WATCH), 0, SMM_PROTO_MAX_CELLS, 0 },
 	{ "interval", "SECONDS", "redraw every SECONDS (default 1)", K_SECONDS, AT(interval_ms), BIT(SMM_CLI_WATCH), 0, 0, 0 },
-	{ "admin-token-file", "PATH", "file holding the admin token (default $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file), BIT(SMM_CLI_RESET) | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_FREE), 0, 0, 0 },
+	{ "admin-token-file", "PATH", "file holding the admin token (default $SMM_ADMIN_TOKEN)", K_STR, AT(admin_token_file), BIT(SMM_CLI_RESET) | BIT(SMM_CLI_DEMO) | BIT(SMM_CLI_FREE) | BIT(SMM_CLI_COMPACT), 0, 0, 0 },
 	{ "threads", "N", "request threads, ids 0..N-1 (default 10)", K_COUNT, AT(threads), BIT(SMM_CLI_DEMO), 0, SMM_CLI_MAX_THREADS, 0 },
 	{ "threads", "N", "client threads, each running its share of the connections (default 2)", K_COUNT, AT(threads), BIT(SMM_CLI_LOAD), 0, SMM_CLI_MAX_THREADS, 0 },
 	{ "seed", "N", "seed for the sizes the threads ask for: the same seed asks the same sizes", K_U64, AT(seed), BIT(SMM_CLI_DEMO), 0, 0, 0 },
@@ -94,6 +94,7 @@ static const struct {
 	[SMM_CLI_STATS] = { "stats", "[OPTION]...", "Show the server's counters.", NULL },
 	[SMM_CLI_RESET] = { "reset", "[--admin-token-file PATH] [OPTION]...", "Free every block (admin).", NULL },
 	[SMM_CLI_RENEW] = { "renew", "--addr N --key HEX --ttl MS [OPTION]...", "Move a block's lease to end MS ms from now.", NULL },
+	[SMM_CLI_COMPACT] = { "compact", "[--admin-token-file PATH] [OPTION]...", "Rewrite the server's log now (admin).", "The server writes one record per live block to a new log while it serves,\nthen puts it in the old one's place; stats counts finished rewrites in\naof_rewrites." },
 	[SMM_CLI_DEMO] = { "demo", "[--threads N] [--seed N] [--reset] [--ttl MS] [OPTION]...", "The seed's program over TCP.", "N threads each send {\"op\":\"my_malloc\",...} for a random block at once, then\nfill it with their id, or print 'Thread <id>: Not enough memory'; then the\nmemory and each thread's thread_message (its address, or -1). --seed repeats\nthe sizes; which threads are denied depends on the order the requests reach\nthe server. Exit 0 however many were denied." },
 	[SMM_CLI_LOAD] = { "load", "[--connections C] [--threads T] [--duration S | --requests N] [--pipeline P] [OPTION]...", "Load run: requests/s, latency percentiles, errors.", "Each unit of work is malloc then free of the same block (or one ping). A\nprogress line a second on stderr when it is a terminal; --json for scripts.\nInterrupted (Ctrl-C, or the server went away), it prints the summary of what\nit measured so far, marked interrupted, and exits 130 or 2." },
 	[SMM_CLI_WATCH] = { "watch", "[--interval S] [--cells N] [OPTION]...", "Redraw the scaled memory map and the counters until Ctrl-C.", "Like watch(1) or top: on a terminal the screen is redrawn in place each round;\notherwise each round is printed as plain lines. Ctrl-C ends it with status 0." },

@@ -157,7 +157,7 @@ static void trace_request(struct smm_client *c, const struct smm_request *req, s
 	struct smm_request hidden;
 	struct smm_buf line = { 0 };
 
-	if (req->op != SMM_OP_RESET) {
+	if (req->op != SMM_OP_RESET && req->op != SMM_OP_COMPACT) {
 		c->trace(c->trace_arg, '>', c->out.data + at, c->out.len - at - 1);
 		return;
 	}

@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "client.h"
 
-/* smm_commands_run sends the request cli->cmd names (one of ping..reset)
+/* smm_commands_run sends the request cli->cmd names (one of ping..compact)
  * and writes the answer to out: text for people, or with cli->json the
  * server's reply line as it came (error replies too). color asks for one
  * colour per owner in dumps. With trace non-NULL, the request and reply

@@ -26,7 +26,8 @@ static const char *const err_texts[SMM_ERR_COUNT] = {
 };
 
 static const char *const op_names[] = {
-	"ping", "malloc", "fill", "free", "dump", "stats", "reset", "renew", "map", "stop", "release",
+	"ping", "malloc", "fill", "free", "dump", "stats", "reset", "renew", "map", "compact", "stop",
+	"release",
 };
 
 const char *smm_err_name(enum smm_err err)

@@ -57,6 +57,7 @@ enum smm_op {
 	SMM_OP_RESET,
 	SMM_OP_RENEW,
 	SMM_OP_MAP,     /* a scaled memory map: cells of a window, from the block table */
+	SMM_OP_COMPACT, /* rewrite the append-only log now (admin) */
 	SMM_OP_STOP,    /* internal: never parsed from the wire; ends the allocator thread */
 	SMM_OP_RELEASE, /* internal: connection conn closed; free its connection-scoped blocks */
 };
@@ -132,7 +133,7 @@ struct smm_cell {
 	int64_t owner;
 };
 
-/* Ops a client can send (ping..map): the per-op counters' indexes. */
+/* Ops a client can send (ping..compact): the per-op counters' indexes. */
 #define SMM_PROTO_WIRE_OPS SMM_OP_STOP
 
 /* Every counter stats reports, in the order the client prints them: the
@@ -146,7 +147,7 @@ struct smm_cell {
 	X(granted) X(denied) X(requests) X(connections) X(queue_depth) X(uptime_ms) \
 	X(bad_requests) X(too_large) X(rejected_connections) X(output_paused) \
 	X(idle_closed) X(accept_paused) X(leases) X(expired) X(released_on_close) \
-	X(aof_size) X(aof_last_fsync_ms_ago) X(aof_errors)
+	X(aof_size) X(aof_rewrites) X(aof_last_fsync_ms_ago) X(aof_errors)
 
 /* Counters reported by stats, plus the policy's name. */
 struct smm_stats {

@@ -248,7 +248,7 @@ static const struct { const char *name; enum smm_op op; } ops[] = {
 	{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
 	{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
 	{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
-	{ "renew", SMM_OP_RENEW }, { "map", SMM_OP_MAP },
+	{ "renew", SMM_OP_RENEW }, { "map", SMM_OP_MAP }, { "compact", SMM_OP_COMPACT },
 };
 
 /* Longest op name echoed back in an unknown_op message; longer ones are cut. */
@@ -362,6 +362,7 @@ static int get_fields(const struct fields *f, struct smm_request *req, struct sm
 			return -1;
 		return get_uint(f, F_CELLS, 1, SMM_PROTO_MAX_CELLS, 1, &req->cells, err);
 	case SMM_OP_RESET:
+	case SMM_OP_COMPACT:
 		return get_token(f, req, err);
 	default:
 		return 0;
@@ -618,6 +619,7 @@ void smm_request_format(const struct smm_request *req, struct smm_buf *out)
 			smm_buf_addf(out, ",\"cells\":%llu", (unsigned long long)req->cells);
 		break;
 	case SMM_OP_RESET:
+	case SMM_OP_COMPACT:
 		smm_buf_adds(out, ",\"token\":");
 		smm_buf_add_json_string(out, req->token, req->token_len);
 		break;

@@ -59,6 +59,8 @@ static uint64_t now_ms(const struct smm_allocator *al)
 
 /* While the log cannot be written, the thread wakes this often to retry. */
 #define AOF_RETRY_MS 200
+/* While a rewrite is under way, it wakes this often to see if it is done. */
+#define AOF_REWRITE_POLL_MS 10
 
 /* wait_until is the monotonic time to wait for jobs until: the next
  * lease's end, or the next retry of a failed log. */
@@ -71,6 +73,10 @@ static uint64_t wait_until(struct smm_allocator *al)
 		next = next > al->clock_offset ? next - al->clock_offset : 0;
 	if (al->aof && !smm_aof_writable(al->aof, why, sizeof why)) {
 		retry = clock_ms(CLOCK_MONOTONIC) + AOF_RETRY_MS;
+		next = retry < next ? retry : next;
+	}
+	if (al->aof && smm_aof_rewriting(al->aof)) {
+		retry = clock_ms(CLOCK_MONOTONIC) + AOF_REWRITE_POLL_MS;
 		next = retry < next ? retry : next;
 	}
 	return next;
@@ -105,6 +111,18 @@ static int changes_state(enum smm_op op)
 	       op == SMM_OP_RENEW || op == SMM_OP_RESET;
 }
 
+/* compact starts a rewrite of the log (the event loop checked the token). */
+static void compact(struct smm_allocator *al, struct smm_reply *rep)
+{
+	char why[SMM_PROTO_MAX_MESSAGE];
+
+	memset(rep, 0, sizeof *rep);
+	if (!al->aof)
+		smm_reply_fail(rep, SMM_ERR_BAD_REQUEST, "this server keeps no log (see --aof)");
+	else if (smm_aof_compact(al->aof, al->arena, why, sizeof why) < 0)
+		smm_reply_fail(rep, SMM_ERR_UNAVAILABLE, why);
+}
+
 /* run answers one job; with a log, a change is refused while the log
  * cannot be written, else recorded. A closed connection's release cannot
  * be refused: it is recorded and written in order with the rest. */
@@ -113,6 +131,10 @@ static void run(struct smm_allocator *al, struct smm_job *job, uint64_t now)
 	struct smm_aofrec r;
 	char why[SMM_PROTO_MAX_MESSAGE];
 
+	if (job->req.op == SMM_OP_COMPACT) {
+		compact(al, &job->rep);
+		return;
+	}
 	if (al->aof && changes_state(job->req.op) &&
 	    !smm_aof_writable(al->aof, why, sizeof why)) {
 		memset(&job->rep, 0, sizeof job->rep);
@@ -162,6 +184,8 @@ static void *allocator_main(void *arg)
 				run(al, job, now);
 		}
 		commit(al, &batch);
+		if (al->aof)
+			smm_aof_tick(al->aof, al->arena);
 		if (!batch.head)
 			continue;
 		if (smm_queue_push(al->replies, &batch) == 1)

@@ -1,5 +1,17 @@
 /* aof.c — the append-only log's file: replay and repair at start, group
- * commit on the allocator thread, the everysec fsync thread. */
+ * commit on the allocator thread, the everysec fsync thread, and the
+ * rewrite that replaces a long log with one record per live block.
+ *
+ * A rewrite, as Redis's: the allocator thread copies the block table into
+ * a flat array (smm_arena_snapshot) and hands it to a thread of its own,
+ * which writes it to PATH.rewrite and syncs it. Meanwhile every record
+ * still goes to the old log and is also kept in a tail buffer. When the
+ * thread is done, the allocator thread appends the tail (the changes made
+ * since the copy), syncs it under --fsync always, renames the file over
+ * the log, then makes the log's descriptor the new file's with dup2, so
+ * the everysec thread, which only ever names that descriptor, syncs the
+ * new file from then on (and the directory, once, for the rename). A crash
+ * before the rename leaves the old log whole; after it, the new one. */
 #include "aof.h"
 
 #include <errno.h>
@@ -31,12 +43,43 @@ struct smm_aof {
 	/* Shared with the fsync thread: */
 	atomic_uint_fast64_t last_sync_ms; /* CLOCK_MONOTONIC */
 	atomic_int dirty, sync_failed;
+	atomic_int dir_dirty;       /* a rename the directory has not synced */
 	atomic_int failed;          /* the last commit failed (also read by /healthz) */
 	pthread_t syncer;
 	int has_syncer;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stopping;               /* under lock */
+	/* Rewrite (allocator thread, but for struct rewrite's marked fields): */
+	char *path;
+	struct smm_aofrec config;   /* the log's first record */
+	uint64_t rewrite_min, base; /* base: the size after the last rewrite */
+	uint64_t rewrites;
+	struct rewrite *rw;         /* NULL: none under way */
+	struct rewrite *retired;    /* a finished one whose thread is still to join */
+};
+
+/* A rewrite under way. */
+struct rewrite {
+	pthread_t thread;
+	int fd;                     /* PATH.rewrite, O_APPEND */
+	char *tmp;
+	struct smm_aofrec config;
+	struct smm_arena_entry *blocks; /* the copy: cap entries, n used */
+	size_t n, cap;
+	atomic_int ready;           /* set by the thread: blocks allocated, touched */
+	atomic_int done;            /* set by the thread: 1 written, -1 failed */
+	char why[128];              /* the thread's reason, read after done */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int go;                     /* under lock: 1 the copy is made, -1 give up */
+	int old_fd;                 /* under lock: the replaced log for the thread
+				       to close, -1 none, -2 not decided yet */
+	int copied;                 /* allocator thread: the copy is made */
+	uint8_t *tail;              /* records since the copy: allocator thread */
+	size_t tail_len, tail_cap;
+	int tail_oom;
+	uint64_t copy_us;           /* how long the copy stopped the allocator */
 };
 
 /* What a pass over a log found. */
@@ -51,12 +94,17 @@ struct replay {
 	char why[200];
 };
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 int smm_aof_fsync_parse(const char *name, enum smm_aof_fsync *mode)
@@ -104,6 +152,23 @@ static int take_config(struct replay *rp, const struct smm_aofrec *r)
 	return 0;
 }
 
+/* grow makes room for n more bytes at *buf. Returns -1 when memory ran out. */
+static int grow(uint8_t **buf, size_t len, size_t *cap, size_t n)
+{
+	size_t c = *cap ? *cap : 65536;
+	uint8_t *b;
+
+	while (c - len < n)
+		c *= 2;
+	if (c == *cap)
+		return 0;
+	if (!(b = realloc(*buf, c)))
+		return -1;
+	*buf = b;
+	*cap = c;
+	return 0;
+}
+
 static int remember_conn(struct replay *rp, uint64_t conn)
 {
 	if (rp->nconns == rp->capconns) {
@@ -129,7 +194,8 @@ static int take_record(struct replay *rp, const struct smm_aofrec *r)
 		return take_config(rp, r);
 	if (smm_aofrec_apply(rp->arena, r, rp->why, sizeof rp->why) < 0)
 		return -1;
-	if (r->type == SMM_AOFREC_MALLOC && r->conn && remember_conn(rp, r->conn) < 0) {
+	if ((r->type == SMM_AOFREC_MALLOC || r->type == SMM_AOFREC_BLOCK) && r->conn &&
+	    remember_conn(rp, r->conn) < 0) {
 		snprintf(rp->why, sizeof rp->why, "out of memory");
 		rp->oom = 1;
 		return -1;
@@ -218,18 +284,24 @@ static void note_error(struct smm_aof *aof)
 
 int smm_aof_add(struct smm_aof *aof, const struct smm_aofrec *r)
 {
-	if (aof->cap - aof->len < SMM_AOFREC_MAX) {
-		size_t cap = aof->cap ? aof->cap * 2 : 65536;
-		uint8_t *b = realloc(aof->buf, cap);
-		if (!b) {
-			aof->oom = 1;
-			snprintf(aof->reason, sizeof aof->reason, "out of memory for the log");
-			return -1;
-		}
-		aof->buf = b;
-		aof->cap = cap;
+	struct rewrite *rw = aof->rw;
+	size_t n;
+
+	if (grow(&aof->buf, aof->len, &aof->cap, SMM_AOFREC_MAX) < 0) {
+		aof->oom = 1;
+		snprintf(aof->reason, sizeof aof->reason, "out of memory for the log");
+		return -1;
 	}
-	aof->len += smm_aofrec_encode(r, aof->buf + aof->len);
+	n = smm_aofrec_encode(r, aof->buf + aof->len);
+	if (rw && rw->copied && !rw->tail_oom) {
+		if (grow(&rw->tail, rw->tail_len, &rw->tail_cap, n) < 0) {
+			rw->tail_oom = 1; /* the rewrite is abandoned at its end */
+		} else {
+			memcpy(rw->tail + rw->tail_len, aof->buf + aof->len, n);
+			rw->tail_len += n;
+		}
+	}
+	aof->len += n;
 	return 0;
 }
 
@@ -278,13 +350,30 @@ void smm_aof_stats(struct smm_aof *aof, struct smm_stats *st)
 {
 	st->aof_size = aof->size;
 	st->aof_errors = aof->errors;
+	st->aof_rewrites = aof->rewrites;
 	st->aof_last_fsync_ms_ago = mono_ms() - atomic_load(&aof->last_sync_ms);
+}
+
+/* sync_dir makes a new log's directory entry durable. */
+static void sync_dir(const char *path)
+{
+	char copy[4096];
+	int fd;
+
+	snprintf(copy, sizeof copy, "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
 }
 
 /* syncer_main is the everysec thread: it syncs once a second when there
  * were writes. It owns no state the allocator thread waits for: the
- * allocator only stores to dirty and reads sync_failed, so a slow disk
- * makes this thread late, never the allocator. */
+ * allocator only stores to dirty and dir_dirty and reads sync_failed, so a
+ * slow disk makes this thread late, never the allocator. After a rewrite
+ * it also syncs the log's directory, so the rename is durable within the
+ * second as the records are. */
 static void *syncer_main(void *arg)
 {
 	struct smm_aof *aof = arg;
@@ -304,6 +393,8 @@ static void *syncer_main(void *arg)
 		} else {
 			atomic_store(&aof->last_sync_ms, mono_ms());
 			atomic_store(&aof->sync_failed, 0);
+			if (atomic_exchange(&aof->dir_dirty, 0))
+				sync_dir(aof->path);
 		}
 		pthread_mutex_lock(&aof->lock);
 	}
@@ -311,10 +402,23 @@ static void *syncer_main(void *arg)
 	return NULL;
 }
 
+/* start_thread starts fn with every signal blocked: signals belong to
+ * the event loop. Returns pthread_create's status. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static int start_syncer(struct smm_aof *aof, char *err, size_t errlen)
 {
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	int rc;
 
 	pthread_mutex_init(&aof->lock, NULL);
@@ -324,10 +428,7 @@ static int start_syncer(struct smm_aof *aof, char *err, size_t errlen)
 	pthread_condattr_destroy(&ca);
 	if (aof->mode != SMM_AOF_EVERYSEC)
 		return 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&aof->syncer, NULL, syncer_main, aof);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = start_thread(&aof->syncer, syncer_main, aof);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start the log's sync thread: %s", strerror(rc));
 		return -1;
@@ -336,18 +437,294 @@ static int start_syncer(struct smm_aof *aof, char *err, size_t errlen)
 	return 0;
 }
 
-/* sync_dir makes a new log's directory entry durable. */
-static void sync_dir(const char *path)
+/* write_fully writes p[0..n) to fd. Returns -1 with errno set. */
+static int write_fully(int fd, const uint8_t *p, size_t n)
 {
-	char copy[4096];
-	int fd;
-
-	snprintf(copy, sizeof copy, "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
 	}
+	return 0;
+}
+
+#define REWRITE_CHUNK (1u << 20) /* bytes the rewrite thread writes at once */
+
+/* write_copy writes the config record and one BLOCK record per copied
+ * block to the temporary file, then syncs it. Returns -1 with errno set. */
+static int write_copy(struct rewrite *rw)
+{
+	uint8_t *buf = malloc(REWRITE_CHUNK);
+	size_t len;
+	int rc = -1;
+
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	len = smm_aofrec_encode(&rw->config, buf);
+	for (size_t i = 0; i < rw->n; i++) {
+		struct smm_aofrec r;
+		if (REWRITE_CHUNK - len < SMM_AOFREC_MAX) {
+			if (write_fully(rw->fd, buf, len) < 0)
+				goto out;
+			len = 0;
+		}
+		smm_aofrec_of_entry(&rw->blocks[i], &r);
+		len += smm_aofrec_encode(&r, buf + len);
+	}
+	rc = write_fully(rw->fd, buf, len) < 0 || fdatasync(rw->fd) < 0 ? -1 : 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* prepare allocates the array for the copy and touches every page of it,
+ * so the allocator thread's copy takes no page fault (they were two
+ * thirds of the copy's time). Returns -1 when memory ran out. */
+static int prepare(struct rewrite *rw)
+{
+	rw->blocks = malloc(rw->cap * sizeof *rw->blocks);
+	if (!rw->blocks)
+		return -1;
+	/* Not 0: a compiler may turn malloc and a zeroing memset into calloc,
+	 * which leaves fresh pages untouched. */
+	memset(rw->blocks, 0xff, rw->cap * sizeof *rw->blocks);
+	return 0;
+}
+
+/* wait_for waits until *field (under rw->lock) is no longer -2 or 0, as
+ * given, and returns it. */
+static int wait_for(struct rewrite *rw, int *field, int unset)
+{
+	int v;
+
+	pthread_mutex_lock(&rw->lock);
+	while (*field == unset)
+		pthread_cond_wait(&rw->wake, &rw->lock);
+	v = *field;
+	pthread_mutex_unlock(&rw->lock);
+	return v;
+}
+
+/* rewrite_main is the rewrite's thread: it prepares the array, waits for
+ * the allocator thread's copy, writes it and says when it is done; then
+ * it waits for the switch and closes the replaced log, whose last close
+ * frees the old file's blocks (milliseconds for a large log, which the
+ * allocator thread must not wait for). It shares ready, done and why,
+ * and go and old_fd under the lock. */
+static void *rewrite_main(void *arg)
+{
+	struct rewrite *rw = arg;
+	int rc = prepare(rw), old;
+
+	if (rc == 0) {
+		atomic_store(&rw->ready, 1);
+		rc = wait_for(rw, &rw->go, 0) > 0 ? write_copy(rw) : (errno = ECANCELED, -1);
+	}
+	if (rc < 0 && !rw->why[0]) /* else the allocator thread said why it gave up */
+		snprintf(rw->why, sizeof rw->why, "cannot write %s: %s", rw->tmp, strerror(errno));
+	free(rw->blocks);
+	rw->blocks = NULL;
+	atomic_store(&rw->done, rc < 0 ? -1 : 1);
+	if ((old = wait_for(rw, &rw->old_fd, -2)) >= 0)
+		close(old);
+	return NULL;
+}
+
+/* tell sets what the thread waits for: go (0 leaves it) and old_fd. */
+static void tell(struct rewrite *rw, int go, int old_fd)
+{
+	pthread_mutex_lock(&rw->lock);
+	rw->go = go ? go : rw->go;
+	rw->old_fd = old_fd;
+	pthread_cond_signal(&rw->wake);
+	pthread_mutex_unlock(&rw->lock);
+}
+
+/* free_rewrite frees rw (NULL allowed), whose thread has ended or was
+ * never started. */
+static void free_rewrite(struct rewrite *rw)
+{
+	if (!rw)
+		return;
+	pthread_cond_destroy(&rw->wake);
+	pthread_mutex_destroy(&rw->lock);
+	if (rw->fd >= 0)
+		close(rw->fd);
+	free(rw->blocks);
+	free(rw->tail);
+	free(rw->tmp);
+	free(rw);
+}
+
+static size_t live_blocks(const struct smm_arena *a)
+{
+	struct smm_stats st = { 0 };
+
+	smm_arena_stats(a, &st);
+	return st.blocks;
+}
+
+/* copy_blocks makes the rewrite's flat copy of a's blocks into the array
+ * its thread prepared (grown here, page faults and all, if blocks came
+ * meanwhile beyond its room): the only part of a rewrite that stops the
+ * allocator thread, besides the switch. From now on records also go to
+ * the tail. Returns -1 when memory ran out. */
+static int copy_blocks(struct rewrite *rw, const struct smm_arena *a)
+{
+	size_t n = live_blocks(a);
+	uint64_t t0 = mono_us();
+	struct smm_arena_entry *b;
+
+	if (n > rw->cap) {
+		if (!(b = realloc(rw->blocks, n * sizeof *b)))
+			return -1;
+		rw->blocks = b;
+		rw->cap = n;
+	}
+	rw->n = smm_arena_snapshot(a, n, rw->blocks);
+	rw->copied = 1;
+	rw->copy_us = mono_us() - t0;
+	tell(rw, 1, -2);
+	return 0;
+}
+
+int smm_aof_compact(struct smm_aof *aof, const struct smm_arena *a, char *err, size_t errlen)
+{
+	struct rewrite *rw;
+
+	if (aof->rw)
+		return 0;
+	if (aof->retired) { /* its thread ended long ago: it only closed a file */
+		pthread_join(aof->retired->thread, NULL);
+		free_rewrite(aof->retired);
+		aof->retired = NULL;
+	}
+	rw = calloc(1, sizeof *rw);
+	if (!rw || !(rw->tmp = malloc(strlen(aof->path) + sizeof ".rewrite"))) {
+		free(rw);
+		snprintf(err, errlen, "out of memory for the rewrite");
+		return -1;
+	}
+	pthread_mutex_init(&rw->lock, NULL);
+	pthread_cond_init(&rw->wake, NULL);
+	rw->old_fd = -2;
+	/* Room for the blocks that may come before the copy is made. */
+	rw->cap = live_blocks(a) + live_blocks(a) / 8 + 1024;
+	sprintf(rw->tmp, "%s.rewrite", aof->path);
+	rw->config = aof->config;
+	rw->fd = open(rw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (rw->fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", rw->tmp, strerror(errno));
+		free_rewrite(rw);
+		return -1;
+	}
+	if (start_thread(&rw->thread, rewrite_main, rw) != 0) {
+		snprintf(err, errlen, "cannot start the rewrite's thread");
+		unlink(rw->tmp);
+		free_rewrite(rw);
+		return -1;
+	}
+	aof->rw = rw;
+	return 0;
+}
+
+/* switch_to puts the finished rewrite in the log's place and sets *old
+ * to a descriptor of the replaced log, for the rewrite's thread to close.
+ * Returns -1 with rw->why set, the old log still in use. */
+static int switch_to(struct smm_aof *aof, struct rewrite *rw, int *old)
+{
+	struct stat st;
+
+	if (rw->tail_oom) {
+		snprintf(rw->why, sizeof rw->why, "out of memory for the changes made meanwhile");
+		return -1;
+	}
+	if (write_fully(rw->fd, rw->tail, rw->tail_len) < 0 ||
+	    (aof->mode == SMM_AOF_ALWAYS && fdatasync(rw->fd) < 0) || fstat(rw->fd, &st) < 0 ||
+	    (*old = dup(aof->fd)) < 0 || rename(rw->tmp, aof->path) < 0) {
+		snprintf(rw->why, sizeof rw->why, "cannot finish %s: %s", rw->tmp, strerror(errno));
+		return -1;
+	}
+	/* Under always the rename is durable before the next reply, as every
+	 * record is; under everysec the fsync thread makes it so within the
+	 * second; under no the kernel decides, as for the records. */
+	if (aof->mode == SMM_AOF_ALWAYS)
+		sync_dir(aof->path);
+	else if (aof->mode == SMM_AOF_EVERYSEC)
+		atomic_store(&aof->dir_dirty, 1);
+	/* The descriptor's number stays: the everysec thread may be syncing
+	 * it right now, and names nothing else. */
+	dup2(rw->fd, aof->fd);
+	atomic_store(&aof->dirty, 1);
+	aof->size = aof->base = (uint64_t)st.st_size;
+	aof->rewrites++;
+	return 0;
+}
+
+/* finish ends the rewrite whose thread is done: switches or gives up. */
+static void finish(struct smm_aof *aof)
+{
+	struct rewrite *rw = aof->rw;
+	uint64_t before = aof->size, t0 = mono_us(), took;
+	int old = -1, ok;
+
+	ok = atomic_load(&rw->done) > 0 && switch_to(aof, rw, &old) == 0;
+	tell(rw, 0, old);
+	took = mono_us() - t0;
+	if (ok) {
+		smm_log_write(aof->log, SMM_LOG_INFO,
+			      "aof: rewrote the log: %zu blocks, %llu -> %llu bytes; the allocator "
+			      "thread stopped %llu us to copy them, %llu us to switch",
+			      rw->n, (unsigned long long)before, (unsigned long long)aof->size,
+			      (unsigned long long)rw->copy_us, (unsigned long long)took);
+	} else {
+		unlink(rw->tmp);
+		aof->errors++;
+		aof->base = aof->size; /* not again before the log doubles */
+		smm_log_write(aof->log, SMM_LOG_ERROR,
+			      "aof: rewrite failed: %s; the log stays as it was", rw->why);
+	}
+	aof->retired = rw;
+	aof->rw = NULL;
+}
+
+void smm_aof_tick(struct smm_aof *aof, const struct smm_arena *a)
+{
+	struct rewrite *rw = aof->rw;
+	char err[200];
+
+	if (rw && !rw->copied && atomic_load(&rw->ready)) {
+		if (copy_blocks(rw, a) < 0) {
+			snprintf(rw->why, sizeof rw->why, "out of memory for the copy");
+			tell(rw, -1, -2); /* finished, as failed, once its thread says so */
+		}
+		return;
+	}
+	if (rw) {
+		/* Switch only with nothing pending, so no record reaches the
+		 * new file twice (from the tail and again from the buffer). */
+		if (atomic_load(&rw->done) && aof->len == aof->done && !aof->failed)
+			finish(aof);
+		return;
+	}
+	if (aof->size < aof->rewrite_min || aof->size < 2 * aof->base)
+		return;
+	if (smm_aof_compact(aof, a, err, sizeof err) < 0) {
+		aof->errors++;
+		aof->base = aof->size;
+		smm_log_write(aof->log, SMM_LOG_ERROR, "aof: cannot rewrite the log: %s", err);
+	}
+}
+
+int smm_aof_rewriting(const struct smm_aof *aof)
+{
+	return aof->rw != NULL;
 }
 
 /* release_gone frees the blocks of connections that died with the last
@@ -398,15 +775,28 @@ static int load(struct smm_aof *aof, const char *path, struct replay *rp, char *
 	return 0;
 }
 
+/* drop_stale removes what a rewrite cut short by a crash left: the log
+ * itself is whole, as the rename never happened. */
+static void drop_stale(struct smm_aof *aof, const char *path)
+{
+	char tmp[4096 + sizeof ".rewrite"];
+
+	snprintf(tmp, sizeof tmp, "%s.rewrite", path);
+	if (unlink(tmp) == 0)
+		smm_log_write(aof->log, SMM_LOG_WARN,
+			      "aof: removed %s, left by a rewrite that did not finish", tmp);
+}
+
 static int open_and_load(struct smm_aof *aof, const char *path, struct smm_arena *a,
 			 const struct smm_arena_config *ac, char *err, size_t errlen)
 {
 	struct replay rp = { .arena = a, .want = ac };
-	struct smm_aofrec config;
+	struct smm_aofrec *config = &aof->config;
 	struct smm_stats st = { 0 };
 	uint64_t t0 = mono_ms();
 	int rc = -1;
 
+	drop_stale(aof, path);
 	aof->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (aof->fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -414,14 +804,15 @@ static int open_and_load(struct smm_aof *aof, const char *path, struct smm_arena
 	}
 	if (load(aof, path, &rp, err, errlen) < 0)
 		goto out;
-	config_of(ac, &config);
-	if ((rp.records == 0 && smm_aof_add(aof, &config) < 0) || release_gone(aof, a, &rp) < 0 ||
+	config_of(ac, config);
+	if ((rp.records == 0 && smm_aof_add(aof, config) < 0) || release_gone(aof, a, &rp) < 0 ||
 	    smm_aof_commit(aof) < 0 || sync_now(aof) < 0) {
 		snprintf(err, errlen, "%s: %s", path, aof->reason);
 		goto out;
 	}
 	if (rp.records == 0)
 		sync_dir(path);
+	aof->base = aof->size;
 	smm_arena_stats(a, &st);
 	smm_log_write(aof->log, SMM_LOG_INFO, "aof: loaded %llu records (%llu blocks) in %llu ms",
 		      (unsigned long long)rp.records, (unsigned long long)st.blocks,
@@ -432,23 +823,26 @@ out:
 	return rc;
 }
 
-struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode,
+struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode, uint64_t rewrite_min,
 			     struct smm_arena *a, const struct smm_arena_config *ac,
 			     const struct smm_log *log, char *err, size_t errlen)
 {
 	struct smm_aof *aof = calloc(1, sizeof *aof);
 
-	if (!aof) {
+	if (!aof || !(aof->path = strdup(path))) {
+		free(aof);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	aof->mode = mode;
 	aof->log = log;
+	aof->rewrite_min = rewrite_min;
 	if (open_and_load(aof, path, a, ac, err, errlen) < 0 ||
 	    start_syncer(aof, err, errlen) < 0) {
 		if (aof->fd >= 0)
 			close(aof->fd);
 		free(aof->buf);
+		free(aof->path);
 		free(aof);
 		return NULL;
 	}
@@ -466,12 +860,24 @@ void smm_aof_close(struct smm_aof *aof)
 		pthread_mutex_unlock(&aof->lock);
 		pthread_join(aof->syncer, NULL);
 	}
+	if (aof->rw) { /* cut short: the log it would replace is whole */
+		tell(aof->rw, -1, -1);
+		pthread_join(aof->rw->thread, NULL);
+		unlink(aof->rw->tmp);
+		free_rewrite(aof->rw);
+	}
+	if (aof->retired)
+		pthread_join(aof->retired->thread, NULL);
+	free_rewrite(aof->retired);
 	if (smm_aof_commit(aof) == 0)
 		sync_now(aof);
+	if (atomic_load(&aof->dir_dirty))
+		sync_dir(aof->path);
 	pthread_cond_destroy(&aof->wake);
 	pthread_mutex_destroy(&aof->lock);
 	close(aof->fd);
 	free(aof->buf);
+	free(aof->path);
 	free(aof);
 }
 

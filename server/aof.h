@@ -9,7 +9,13 @@
  * never waits for the disk; with SMM_AOF_NO the kernel decides. When a
  * write or sync fails, the unwritten bytes are kept, in order, and retried;
  * until they are written the log is not writable and the server refuses
- * changes with `unavailable`. */
+ * changes with `unavailable`.
+ *
+ * Once the log has grown past rewrite_min bytes and to twice its size
+ * after the last rewrite (or `compact` asks), it is rewritten: one record
+ * per live block, written by a thread of this module from a flat copy the
+ * allocator thread makes, plus the changes made meanwhile, then renamed
+ * over the log (aof.c says how). */
 #ifndef SMM_AOF_H
 #define SMM_AOF_H
 
@@ -29,22 +35,25 @@ struct smm_aof; /* opaque */
  * Returns 0, or -1 for any other name (nothing set). */
 int smm_aof_fsync_parse(const char *name, enum smm_aof_fsync *mode);
 
-/* smm_aof_open opens the log at path, creating it mode 0600, replays it
- * into a (an empty arena built from *ac), truncates a torn last record
- * with a warning on log, frees the blocks of connections that are gone
- * (logging that) and starts the fsync thread for SMM_AOF_EVERYSEC.
+/* smm_aof_open opens the log at path, creating it mode 0600, removes a
+ * PATH.rewrite that a crash left (with a warning), replays the log into a
+ * (an empty arena built from *ac), truncates a torn last record with a
+ * warning on log, frees the blocks of connections that are gone (logging
+ * that) and starts the fsync thread for SMM_AOF_EVERYSEC. The log is
+ * rewritten once past rewrite_min bytes and twice its size after the last
+ * rewrite (or its size at open).
  * Returns the log, or NULL with a reason naming the file and the offset
  * in err when the file cannot be used: a bad checksum or an impossible
  * record, or a log written for another arena. a, ac and log stay the
  * caller's and must outlive the log. Main thread, before the allocator
  * thread starts. */
-struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode,
+struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode, uint64_t rewrite_min,
 			     struct smm_arena *a, const struct smm_arena_config *ac,
 			     const struct smm_log *log, char *err, size_t errlen);
 
-/* smm_aof_close writes what is pending, syncs, stops the fsync thread and
- * frees the log (NULL allowed). Main thread, after the allocator thread
- * ended. */
+/* smm_aof_close writes what is pending, syncs, stops the fsync thread,
+ * abandons a rewrite under way (removing its file) and frees the log (NULL
+ * allowed). Main thread, after the allocator thread ended. */
 void smm_aof_close(struct smm_aof *aof);
 
 /* smm_aof_add appends r to the batch being built. Returns 0, or -1 when
@@ -71,6 +80,22 @@ int smm_aof_healthy(struct smm_aof *aof);
 /* smm_aof_reason returns why the last commit failed (owned by aof, valid
  * until the next call on it). Allocator thread only. */
 const char *smm_aof_reason(const struct smm_aof *aof);
+
+/* smm_aof_compact starts a rewrite of the log from a's blocks now, unless
+ * one is under way. Returns 0, or -1 with the reason in err when its file
+ * cannot be created or memory ran out (the log stays as it is). Stops the
+ * calling thread only to copy the block table. Allocator thread only. */
+int smm_aof_compact(struct smm_aof *aof, const struct smm_arena *a, char *err, size_t errlen);
+
+/* smm_aof_tick puts a finished rewrite in the log's place, or starts one
+ * when the log has grown enough (a failure is logged and counted in
+ * aof_errors). Call it between batches, after the commit. Allocator
+ * thread only. */
+void smm_aof_tick(struct smm_aof *aof, const struct smm_arena *a);
+
+/* smm_aof_rewriting says whether a rewrite is under way: the allocator
+ * thread then wakes often enough to finish it. Allocator thread only. */
+int smm_aof_rewriting(const struct smm_aof *aof);
 
 /* smm_aof_stats sets the aof_* fields of *st. Allocator thread only. */
 void smm_aof_stats(struct smm_aof *aof, struct smm_stats *st);

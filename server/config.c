@@ -39,6 +39,7 @@ static const struct setting settings[] = {
 	{ "drain-timeout", "SMM_DRAIN_TIMEOUT", "SECONDS", "on SIGTERM, wait this long for owed replies (default 10)", K_SECONDS, AT(drain_timeout) },
 	{ "aof", "SMM_AOF", "FILE", "log every change to FILE and replay it at start (default none)", K_STR, AT(aof) },
 	{ "fsync", "SMM_FSYNC", "WHEN", "sync the log: always (each batch), everysec or no (default everysec)", K_FSYNC, AT(fsync) },
+	{ "aof-rewrite-min", "SMM_AOF_REWRITE_MIN", "BYTES", "rewrite the log once past this and twice its last rewritten size (default 64M)", K_BYTES, AT(aof_rewrite_min) },
 	{ "log-level", "SMM_LOG_LEVEL", "LEVEL", "debug, info, warn or error (default info)", K_LEVEL, AT(log_level) },
 	{ "log-format", "SMM_LOG_FORMAT", "FORMAT", "text or json (default text)", K_FORMAT, AT(log_json) },
 };
@@ -62,6 +63,7 @@ static void set_defaults(struct smm_config *cfg)
 	cfg->drain_timeout = 10;
 	cfg->log_level = SMM_LOG_INFO;
 	cfg->fsync = SMM_AOF_EVERYSEC;
+	cfg->aof_rewrite_min = (size_t)64 * 1024 * 1024;
 }
 
 static int set_number(const struct setting *s, void *field, const char *v)

@@ -23,6 +23,7 @@ struct smm_config {
 	char admin_token_file[4096];
 	char aof[4096];                /* the log's path; empty: no log */
 	enum smm_aof_fsync fsync;
+	size_t aof_rewrite_min;        /* bytes the log must pass before a rewrite */
 	char check_aof[4096];          /* --check-aof (no variable): check this log, exit */
 	int fix;                       /* --fix: truncate a damaged log */
 	size_t max_line, max_conns, queue_depth, max_output;

@@ -137,7 +137,8 @@ static int start(struct server *s, char *err, size_t errlen)
 		return -1;
 	/* The log is replayed before the listener opens: no client sees a
 	 * state that is still being rebuilt. */
-	if (s->cfg.aof[0] && !(s->aof = smm_aof_open(s->cfg.aof, s->cfg.fsync, s->arena, &ac,
+	if (s->cfg.aof[0] && !(s->aof = smm_aof_open(s->cfg.aof, s->cfg.fsync,
+						      s->cfg.aof_rewrite_min, s->arena, &ac,
 						      &s->log, err, errlen)))
 		return -1;
 	/* No capacity: the event loop bounds the jobs in flight by

@@ -516,7 +516,8 @@ static int lease_terms(const struct smm_net *net, struct smm_request *req,
 /* needs_token says whether req is allowed only with the admin token. */
 static int needs_token(const struct smm_request *req)
 {
-	return req->op == SMM_OP_RESET || (req->op == SMM_OP_FREE && req->has_token);
+	return req->op == SMM_OP_RESET || req->op == SMM_OP_COMPACT ||
+	       (req->op == SMM_OP_FREE && req->has_token);
 }
 
 /* handle_line turns one line into a job. Returns -1 when memory ran out. */

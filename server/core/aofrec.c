@@ -9,7 +9,8 @@
 /* The payload's fields, in this order; each type keeps a subset. */
 enum {
 	F_NOW = 1 << 0, F_ID = 1 << 1, F_SIZE = 1 << 2, F_TTL = 1 << 3, F_CONN = 1 << 4,
-	F_ADDR = 1 << 5, F_KEY = 1 << 6, F_COUNT = 1 << 7, F_CH = 1 << 8, F_POLICY = 1 << 9,
+	F_ADDR = 1 << 5, F_KEY = 1 << 6, F_COUNT = 1 << 7, F_DEADLINE = 1 << 8, F_CH = 1 << 9,
+	F_POLICY = 1 << 10,
 };
 
 static const unsigned fields_of[SMM_AOFREC_TYPES] = {
@@ -21,6 +22,7 @@ static const unsigned fields_of[SMM_AOFREC_TYPES] = {
 	[SMM_AOFREC_RESET] = 0,
 	[SMM_AOFREC_RELEASE] = F_CONN | F_COUNT,
 	[SMM_AOFREC_EXPIRE] = F_NOW | F_COUNT,
+	[SMM_AOFREC_BLOCK] = F_ID | F_SIZE | F_CONN | F_ADDR | F_KEY | F_DEADLINE | F_CH,
 };
 
 uint32_t smm_aofrec_crc32c(uint32_t crc, const void *p, size_t n)
@@ -69,7 +71,7 @@ static size_t payload_len(unsigned f)
 {
 	size_t n = 1;
 
-	for (unsigned bit = F_NOW; bit <= F_COUNT; bit <<= 1)
+	for (unsigned bit = F_NOW; bit <= F_DEADLINE; bit <<= 1)
 		n += f & bit ? 8 : 0;
 	return n + (f & F_CH ? 1 : 0) + (f & F_POLICY ? SMM_AOFREC_POLICY : 0);
 }
@@ -78,7 +80,7 @@ size_t smm_aofrec_encode(const struct smm_aofrec *r, uint8_t out[SMM_AOFREC_MAX]
 {
 	unsigned f = fields_of[r->type];
 	const uint64_t v[] = { r->now, (uint64_t)r->id, r->size, r->ttl_ms, r->conn, r->addr,
-			       r->key, r->count };
+			       r->key, r->count, r->deadline };
 	uint8_t *p = out + SMM_AOFREC_HEADER;
 
 	*p++ = (uint8_t)r->type;
@@ -96,6 +98,18 @@ size_t smm_aofrec_encode(const struct smm_aofrec *r, uint8_t out[SMM_AOFREC_MAX]
 	put_u32(out + 4, smm_aofrec_crc32c(0, out + SMM_AOFREC_HEADER,
 					   (size_t)(p - out - SMM_AOFREC_HEADER)));
 	return (size_t)(p - out);
+}
+
+static int printable_or_0(char c)
+{
+	return c == 0 || (c >= 0x21 && c <= 0x7e);
+}
+
+void smm_aofrec_of_entry(const struct smm_arena_entry *e, struct smm_aofrec *r)
+{
+	*r = (struct smm_aofrec){ .type = SMM_AOFREC_BLOCK, .id = e->id, .size = e->size,
+				  .conn = e->conn, .addr = e->addr, .key = e->key,
+				  .deadline = e->deadline, .ch = e->fill };
 }
 
 int smm_aofrec_of_request(const struct smm_request *req, const struct smm_reply *rep,
@@ -122,10 +136,6 @@ int smm_aofrec_of_request(const struct smm_request *req, const struct smm_reply 
 	return 1;
 }
 
-static int printable_or_0(char c)
-{
-	return c == 0 || (c >= 0x21 && c <= 0x7e);
-}
 
 /* check_fields says why a decoded record is impossible, or NULL. */
 static const char *check_fields(const struct smm_aofrec *r)
@@ -133,6 +143,9 @@ static const char *check_fields(const struct smm_aofrec *r)
 	if (r->type == SMM_AOFREC_MALLOC &&
 	    (r->size == 0 || r->id < 0 || r->id > SMM_PROTO_MAX_ID || r->ttl_ms > SMM_PROTO_MAX_TTL))
 		return "malloc record with an impossible size, id or lease";
+	if (r->type == SMM_AOFREC_BLOCK &&
+	    (r->size == 0 || r->id < 0 || r->id > SMM_PROTO_MAX_ID || !printable_or_0(r->ch)))
+		return "block record with an impossible size, id or character";
 	if (r->type == SMM_AOFREC_RENEW && r->ttl_ms > SMM_PROTO_MAX_TTL)
 		return "renew record with an impossible lease";
 	if ((r->type == SMM_AOFREC_FILL || r->type == SMM_AOFREC_CONFIG) && !printable_or_0(r->ch))
@@ -145,13 +158,13 @@ static const char *check_fields(const struct smm_aofrec *r)
 
 static void read_fields(const uint8_t *p, unsigned f, struct smm_aofrec *r)
 {
-	uint64_t v[8] = { 0 };
+	uint64_t v[9] = { 0 };
 
-	for (unsigned i = 0; i < 8; i++)
+	for (unsigned i = 0; i < 9; i++)
 		if (f & (1u << i))
 			v[i] = get_u64(&p);
 	r->now = v[0], r->id = (int64_t)v[1], r->size = v[2], r->ttl_ms = v[3];
-	r->conn = v[4], r->addr = v[5], r->key = v[6], r->count = v[7];
+	r->conn = v[4], r->addr = v[5], r->key = v[6], r->count = v[7], r->deadline = v[8];
 	if (f & F_CH)
 		r->ch = (char)*p++;
 	if (f & F_POLICY) {
@@ -199,29 +212,45 @@ long smm_aofrec_decode(const uint8_t *p, size_t avail, struct smm_aofrec *r, cha
 static void request_of(const struct smm_aofrec *r, struct smm_request *req)
 {
 	static const enum smm_op op_of[] = {
-		[SMM_AOFREC_MALLOC] = SMM_OP_MALLOC, [SMM_AOFREC_FILL] = SMM_OP_FILL,
-		[SMM_AOFREC_FREE] = SMM_OP_FREE,     [SMM_AOFREC_RENEW] = SMM_OP_RENEW,
-		[SMM_AOFREC_RESET] = SMM_OP_RESET,   [SMM_AOFREC_RELEASE] = SMM_OP_RELEASE,
+		[SMM_AOFREC_FILL] = SMM_OP_FILL,   [SMM_AOFREC_FREE] = SMM_OP_FREE,
+		[SMM_AOFREC_RENEW] = SMM_OP_RENEW, [SMM_AOFREC_RESET] = SMM_OP_RESET,
+		[SMM_AOFREC_RELEASE] = SMM_OP_RELEASE,
 	};
 
 	*req = (struct smm_request){
-		.op = op_of[r->type], .id = r->id, .size = r->size, .addr = r->addr,
-		.key = r->key, .ttl_ms = r->ttl_ms, .conn = r->conn, .fill_char = r->ch,
-		.has_ttl = r->type == SMM_AOFREC_RENEW || r->ttl_ms != 0,
-		.conn_scope = r->conn != 0 && r->type == SMM_AOFREC_MALLOC,
+		.op = op_of[r->type], .addr = r->addr, .key = r->key, .ttl_ms = r->ttl_ms,
+		.conn = r->conn, .fill_char = r->ch, .has_ttl = r->type == SMM_AOFREC_RENEW,
 		.has_token = r->type == SMM_AOFREC_FREE,
 	};
 }
 
 /* ends_as_logged says whether rep is how r's request ended before. */
-static int ends_as_logged(struct smm_arena *a, const struct smm_aofrec *r,
-			  const struct smm_reply *rep)
+static int ends_as_logged(const struct smm_aofrec *r, const struct smm_reply *rep)
 {
 	if (rep->err != SMM_ERR_NONE)
 		return 0;
-	if (r->type == SMM_AOFREC_MALLOC)
-		return rep->addr == r->addr && smm_arena_set_key(a, r->addr, r->key) == 0;
 	return r->type != SMM_AOFREC_RELEASE || rep->freed == r->count;
+}
+
+/* claim puts the block of a MALLOC or BLOCK record back at its address,
+ * with its terms and, for BLOCK, its bytes. All or nothing. */
+static int claim(struct smm_arena *a, const struct smm_aofrec *r)
+{
+	uint64_t deadline = r->deadline;
+	struct smm_block_info b;
+
+	if (r->type == SMM_AOFREC_MALLOC)
+		deadline = r->ttl_ms ? r->now + r->ttl_ms : SMM_LEASES_NEVER;
+	if (smm_arena_claim(a, r->addr, r->size, r->id, r->key, &b) < 0)
+		return 0;
+	if ((deadline != SMM_LEASES_NEVER || r->conn) &&
+	    smm_arena_set_terms(a, r->addr, deadline, r->conn) < 0) {
+		smm_arena_evict(a, r->addr, &b);
+		return 0;
+	}
+	if (r->type == SMM_AOFREC_BLOCK && r->ch)
+		smm_arena_fill(a, r->addr, r->key, r->ch, &b);
+	return 1;
 }
 
 int smm_aofrec_apply(struct smm_arena *a, const struct smm_aofrec *r, char *err,
@@ -235,10 +264,12 @@ int smm_aofrec_apply(struct smm_arena *a, const struct smm_aofrec *r, char *err,
 		return 0;
 	if (r->type == SMM_AOFREC_EXPIRE) {
 		ok = smm_arena_expire(a, r->now, r->count) == r->count;
+	} else if (r->type == SMM_AOFREC_MALLOC || r->type == SMM_AOFREC_BLOCK) {
+		ok = claim(a, r);
 	} else {
 		request_of(r, &req);
 		smm_exec_run(a, &req, r->now, &rep);
-		ok = ends_as_logged(a, r, &rep);
+		ok = ends_as_logged(r, &rep);
 		smm_reply_clear(&rep);
 	}
 	if (!ok)

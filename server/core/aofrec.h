@@ -8,14 +8,15 @@
  * little-endian fields. A block's bytes are always the filler or its one
  * fill character, so no record ever holds arena bytes.
  *
- * Replay re-runs each logged request through exec at its logged time and
- * checks that it ends as it did (same address, same number freed): the
- * placement policies are deterministic given the same sequence, so this
- * rebuilds the same blocks, policy state and leases without any policy
- * having to place a block at a given address. A malloc's record carries the
- * key its client was told, which replay gives back to the block. Times are
- * the server's wall-clock milliseconds (allocator.c's clock), so a lease
- * keeps its end across a restart. */
+ * Replay puts a malloc's block back at its logged address with the key its
+ * client was told (smm_arena_claim), rather than asking the policy again:
+ * a rewritten log (aof.c) holds one BLOCK record per live block, and no
+ * policy's internal order (TLSF's lists, next-fit's rotor) can be rebuilt
+ * from those, so placement after a rewrite could differ from the log's.
+ * Every other record re-runs its request through exec at its logged time
+ * and must end as it did (the same number freed). Times are the server's
+ * wall-clock milliseconds (allocator.c's clock), so a lease keeps its end
+ * across a restart. */
 #ifndef SMM_AOFREC_H
 #define SMM_AOFREC_H
 
@@ -38,6 +39,7 @@ enum smm_aofrec_type {
 	SMM_AOFREC_RESET,
 	SMM_AOFREC_RELEASE,    /* a closed connection's blocks */
 	SMM_AOFREC_EXPIRE,     /* one slice of ended leases */
+	SMM_AOFREC_BLOCK,      /* a rewrite's copy of one live block */
 	SMM_AOFREC_TYPES
 };
 
@@ -52,7 +54,9 @@ struct smm_aofrec {
 	uint64_t addr;    /* MALLOC (granted), FILL, FREE, RENEW */
 	uint64_t key;     /* MALLOC, FILL, RENEW */
 	uint64_t count;   /* RELEASE, EXPIRE: blocks freed; CONFIG: align */
-	char ch;          /* FILL: the asked character, 0 the owner's; CONFIG: filler */
+	uint64_t deadline; /* BLOCK: its lease's end, SMM_LEASES_NEVER none */
+	char ch;          /* FILL: the asked character, 0 the owner's; CONFIG: filler;
+			     BLOCK: the character its bytes hold, 0 never filled */
 	char policy[SMM_AOFREC_POLICY]; /* CONFIG, NUL-terminated */
 };
 
@@ -69,6 +73,9 @@ size_t smm_aofrec_encode(const struct smm_aofrec *r, uint8_t out[SMM_AOFREC_MAX]
 int smm_aofrec_of_request(const struct smm_request *req, const struct smm_reply *rep,
 			  uint64_t now, struct smm_aofrec *r);
 
+/* smm_aofrec_of_entry sets *r to the BLOCK record of e (arena.h). */
+void smm_aofrec_of_entry(const struct smm_arena_entry *e, struct smm_aofrec *r);
+
 /* smm_aofrec_decode reads the record at p[0..avail). Returns its length
  * with *r set; 0 when p holds only its beginning (a torn tail, if nothing
  * follows); -1 with a reason in err when the checksum or a field is wrong.
@@ -77,8 +84,8 @@ long smm_aofrec_decode(const uint8_t *p, size_t avail, struct smm_aofrec *r, cha
 		       size_t errlen);
 
 /* smm_aofrec_apply replays r on a (CONFIG records are not for the arena
- * and do nothing). Returns 0, or -1 with a reason in err when r does not
- * end as logged: then a may hold part of it, and the log is not for this
+ * and do nothing). MALLOC and BLOCK claim their logged address. Returns 0,
+ * or -1 with a reason in err when r does not end as logged: then a may hold part of it, and the log is not for this
  * arena. Caller: the thread that owns a. */
 int smm_aofrec_apply(struct smm_arena *a, const struct smm_aofrec *r, char *err,
 		     size_t errlen);

@@ -121,20 +121,62 @@ denied:
 	return SMM_ERR_NO_MEMORY;
 }
 
-int smm_arena_set_key(struct smm_arena *a, uint64_t addr, uint64_t key)
+/* first_start_cb keeps the start of the first block it is shown. */
+static int first_start_cb(void *arg, const struct smm_block *b)
 {
-	struct smm_block b, old;
+	*(uint64_t *)arg = b->addr;
+	return 1;
+}
 
-	if (smm_blocks_find(a->blocks, addr, &b) < 0)
+int smm_arena_claim(struct smm_arena *a, uint64_t addr, uint64_t size, int64_t id,
+		    uint64_t key, struct smm_block_info *out)
+{
+	struct smm_block b = { .addr = addr, .key = key, .id = id };
+	uint64_t hole = a->size;
+
+	if (size == 0 || addr >= a->size)
 		return -1;
-	old = b;
-	b.key = key;
-	smm_blocks_remove(a->blocks, addr);
-	if (smm_blocks_insert(a->blocks, &b) == 0)
-		return 0;
-	/* The slot just freed takes the old record back. */
-	smm_blocks_insert(a->blocks, &old);
-	return -1;
+	smm_blocks_range(a->blocks, addr, UINT64_MAX, first_start_cb, &hole);
+	if (hole < addr || a->ops->claim(a->policy, addr, size, hole, &b.size) < 0)
+		return -1;
+	if (smm_blocks_insert(a->blocks, &b) < 0) {
+		a->ops->release(a->policy, b.addr, b.size);
+		return -1;
+	}
+	a->used += b.size;
+	a->granted++;
+	describe(&b, out);
+	return 0;
+}
+
+struct snap {
+	const struct smm_arena *a;
+	struct smm_arena_entry *out;
+	size_t n, max;
+	int terms; /* some block has terms */
+};
+
+/* The arena's bytes are the owner thread's alone; see never_filled. */
+__attribute__((no_sanitize("thread")))
+static int snap_cb(void *arg, const struct smm_block *b)
+{
+	struct snap *s = arg;
+	struct smm_arena_entry *e = &s->out[s->n++];
+
+	*e = (struct smm_arena_entry){ b->addr, b->size, b->key, SMM_LEASES_NEVER, 0, b->id,
+				       s->a->bytes[b->addr] };
+	if (s->terms)
+		smm_leases_get(s->a->leases, b->addr, &e->deadline, &e->conn);
+	return s->n == s->max;
+}
+
+size_t smm_arena_snapshot(const struct smm_arena *a, size_t max, struct smm_arena_entry *out)
+{
+	struct snap s = { a, out, 0, max, smm_leases_count(a->leases) > 0 };
+
+	if (max > 0)
+		smm_blocks_range(a->blocks, 0, UINT64_MAX, snap_cb, &s);
+	return s.n;
 }
 
 static enum smm_err lookup(struct smm_arena *a, uint64_t addr, uint64_t key,

@@ -34,11 +34,29 @@ void smm_arena_destroy(struct smm_arena *a);
 enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
 			     struct smm_block_info *out, uint64_t *key);
 
-/* smm_arena_set_key makes key the key of the live block at addr: replay
- * (aofrec.h) re-runs a logged malloc, then gives the block the key its
- * client was told. Returns 0, or -1 when no block starts at addr or memory
- * ran out (arena unchanged). */
-int smm_arena_set_key(struct smm_arena *a, uint64_t addr, uint64_t key);
+/* smm_arena_claim makes a block of size bytes (as the policy grants it:
+ * buddy rounds up) at addr, owned by id, with key key: replay (aofrec.h)
+ * puts each logged block back where it was, whatever the order the policy
+ * would choose now. Returns 0 with *out set, or -1 when the block is not
+ * wholly free, not where the policy can grant it, or memory ran out
+ * (arena unchanged). */
+int smm_arena_claim(struct smm_arena *a, uint64_t addr, uint64_t size, int64_t id,
+		    uint64_t key, struct smm_block_info *out);
+
+/* One live block as the log's rewrite copies it: fill is the character
+ * its bytes hold, 0 when never filled; deadline and conn its terms
+ * (SMM_LEASES_NEVER and 0 when none). */
+struct smm_arena_entry {
+	uint64_t addr, size, key, deadline, conn;
+	int64_t id;
+	char fill;
+};
+
+/* smm_arena_snapshot stores the first max live blocks, in address order,
+ * in out[0..max) and returns how many it stored. A flat copy of the block
+ * table (the terms looked up only when some block has any), so that the
+ * rewrite can write them from another thread. out is the caller's. */
+size_t smm_arena_snapshot(const struct smm_arena *a, size_t max, struct smm_arena_entry *out);
 
 /* smm_arena_fill sets every byte of the block at addr to c, or to its
  * owner's id character when c is 0. Returns SMM_ERR_BAD_ADDR when no block

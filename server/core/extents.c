@@ -348,6 +348,64 @@ int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t f
 	return 0;
 }
 
+/* holding returns the record with the highest start <= addr, or NIL. */
+static uint32_t holding(const struct smm_extents *e, uint64_t addr)
+{
+	uint32_t t = e->root, x = NIL;
+
+	while (t != NIL) {
+		const struct ext *n = at(e, t);
+		if (n->addr <= addr) {
+			x = t;
+			t = n->link[1];
+		} else {
+			t = n->link[0];
+		}
+	}
+	return x;
+}
+
+/* refile gives record x the range [addr, end) and files it again. */
+static void refile(struct smm_extents *e, uint32_t x, uint64_t addr, uint64_t end)
+{
+	at(e, x)->addr = addr;
+	at(e, x)->size = end - addr;
+	add(e, x);
+}
+
+int smm_extents_claim(struct smm_extents *e, uint64_t addr, uint64_t size)
+{
+	uint32_t x = holding(e, addr), spare;
+	uint64_t start, end;
+
+	if (x == NIL || size == 0 || (addr & (e->align - 1)))
+		return -1;
+	start = at(e, x)->addr;
+	end = start + at(e, x)->size;
+	if (addr >= end || size > end - addr || (spare = smm_nodes_get(&e->pool)) == NIL)
+		return -1;
+	/* Taken out and filed again whole: a claim is rare (replay), so it
+	 * reuses insert rather than adding a path that shrinks in place. */
+	by_size(e, x, 0);
+	e->root = cut(e, TREE_A, e->root, x);
+	e->count--;
+	if (addr > start) {
+		refile(e, x, start, addr);
+		x = spare;
+		spare = NIL;
+	}
+	if (addr + size < end) {
+		refile(e, x, addr + size, end);
+		x = spare;
+		spare = NIL;
+	}
+	if (x != NIL)
+		smm_nodes_put(&e->pool, x);
+	if (spare != NIL)
+		smm_nodes_put(&e->pool, spare);
+	return 0;
+}
+
 /* next_class returns the first non-empty class above c, or CLASSES. */
 static unsigned next_class(const struct smm_extents *e, unsigned c)
 {

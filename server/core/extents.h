@@ -34,6 +34,12 @@ void smm_extents_reset(struct smm_extents *e);
 int smm_extents_take(struct smm_extents *e, uint64_t fit, uint64_t n, uint64_t from,
 		     uint64_t *addr);
 
+/* smm_extents_claim carves exactly [addr, addr+size) out of the free
+ * extent holding it, for replay (arena.h's smm_arena_claim). Returns 0, or
+ * -1 when no free extent holds the whole range or memory for a record ran
+ * out (set unchanged). O(log n). */
+int smm_extents_claim(struct smm_extents *e, uint64_t addr, uint64_t size);
+
 /* smm_extents_best sets *start and *fit to the extent with the smallest
  * usable size >= n, the lowest-addressed among equals, and returns 0; -1
  * if none. Only for a set made with by_size. */

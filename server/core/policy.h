@@ -24,6 +24,18 @@ struct smm_policy_ops {
 	 * up), or -1 when no room is left; the state is unchanged on -1. */
 	int (*alloc)(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted);
 
+	/* claim grants the block alloc would grant for size bytes, but at
+	 * addr: it carves exactly that block out of the free space holding it,
+	 * whatever the policy's own order would choose, so that replay
+	 * (aofrec.h) rebuilds blocks at their logged addresses. hole is where
+	 * the run of free bytes holding addr ends (the start of the live block
+	 * above, or the arena's size): the arena knows it from its block table,
+	 * and a policy whose free extents are maximal finds its extent by it. Returns 0
+	 * and sets *granted, or -1 when that block is not free or memory ran
+	 * out; the state is unchanged on -1. */
+	int (*claim)(struct smm_policy *p, uint64_t addr, uint64_t size, uint64_t hole,
+		     uint64_t *granted);
+
 	/* release gives back a block that alloc granted as (addr, granted). */
 	void (*release)(struct smm_policy *p, uint64_t addr, uint64_t granted);
 

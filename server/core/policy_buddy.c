@@ -155,6 +155,57 @@ static int buddy_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint
 	return 0;
 }
 
+/* holder returns the free block holding the order-k block at addr (a
+ * multiple of 2^k), setting *order to its order, or NIL. */
+static uint32_t holder(const struct smm_policy *p, uint64_t addr, unsigned k, unsigned *order)
+{
+	for (unsigned j = k; j < ORDERS; j++) {
+		uint32_t x = smm_spans_starting(&p->free, addr & ~((1ull << j) - 1));
+		if (x != NIL && at(p, x)->size == 1ull << j) {
+			*order = j;
+			return x;
+		}
+	}
+	return NIL;
+}
+
+/* buddy_claim halves the free block holding addr down to the order of
+ * size, freeing at each step the half that does not hold addr. */
+static int buddy_claim(struct smm_policy *p, uint64_t addr, uint64_t size, uint64_t hole,
+		       uint64_t *granted)
+{
+	unsigned k = grant_order(p, size), j = 0;
+	uint32_t x, spare[ORDERS];
+	uint64_t b;
+	int left, right;
+
+	(void)hole;
+	if (k >= ORDERS || (addr & ((1ull << k) - 1)) || (x = holder(p, addr, k, &j)) == NIL ||
+	    smm_spans_room(&p->free, j - k) < 0)
+		return -1;
+	for (unsigned i = 0; i < j - k; i++) {
+		spare[i] = smm_spans_get(&p->free);
+		if (spare[i] == NIL) {
+			while (i-- > 0)
+				smm_spans_put(&p->free, spare[i]);
+			return -1;
+		}
+	}
+	b = at(p, x)->addr;
+	pull(p, x);
+	smm_spans_put(&p->free, x);
+	for (unsigned i = j; i > k; i--) {
+		uint64_t half = 1ull << (i - 1);
+		push(p, spare[j - i], addr & half ? b : b + half, i - 1);
+		b += addr & half;
+	}
+	left = smm_spans_ending(&p->free, addr) != NIL;
+	right = smm_spans_starting(&p->free, addr + (1ull << k)) != NIL;
+	p->runs = p->runs + (uint64_t)left + (uint64_t)right - 1;
+	*granted = 1ull << k;
+	return 0;
+}
+
 /* buddy_of returns the free record that is the buddy of the order-k block
  * at addr, or NIL. */
 static uint32_t buddy_of(const struct smm_policy *p, uint64_t addr, unsigned k)
@@ -213,6 +264,7 @@ const struct smm_policy_ops smm_policy_buddy = {
 	.create = buddy_create,
 	.destroy = buddy_destroy,
 	.alloc = buddy_alloc,
+	.claim = buddy_claim,
 	.release = buddy_release,
 	.reset = buddy_reset,
 	.largest_free = buddy_largest_free,

@@ -64,6 +64,46 @@ static int bump_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint6
 	return 0;
 }
 
+/* reserve makes room for n more entries. Returns -1 when memory ran out. */
+static int reserve(struct smm_policy *p, size_t n)
+{
+	size_t cap = p->cap ? p->cap : 64;
+	struct entry *s;
+
+	while (cap - p->n < n)
+		cap *= 2;
+	if (cap == p->cap)
+		return 0;
+	if (!(s = realloc(p->stack, cap * sizeof *s)))
+		return -1;
+	p->stack = s;
+	p->cap = cap;
+	return 0;
+}
+
+/* bump_claim raises the top to the end of the block at addr. Space
+ * skipped between the top and addr (more than alignment padding) becomes
+ * a dead entry: what freed blocks there would have left. */
+static int bump_claim(struct smm_policy *p, uint64_t addr, uint64_t size, uint64_t hole,
+		      uint64_t *granted)
+{
+	uint64_t start = align_up(p->top, p->align);
+
+	(void)hole;
+	if (addr < p->top || (addr & (p->align - 1)) || addr > p->size ||
+	    size > p->size - addr || reserve(p, 2) < 0)
+		return -1;
+	if (addr > start) {
+		/* The entry below is live (a dead top is always popped). */
+		p->stack[p->n++] = (struct entry){ p->top, addr, 0 };
+		p->dead_runs++;
+	}
+	p->stack[p->n++] = (struct entry){ addr, addr + size, 1 };
+	p->top = addr + size;
+	*granted = size;
+	return 0;
+}
+
 static size_t find(const struct smm_policy *p, uint64_t addr)
 {
 	size_t lo = 0, hi = p->n;
@@ -131,6 +171,7 @@ const struct smm_policy_ops smm_policy_bump = {
 	.create = bump_create,
 	.destroy = bump_destroy,
 	.alloc = bump_alloc,
+	.claim = bump_claim,
 	.release = bump_release,
 	.reset = bump_reset,
 	.largest_free = bump_largest_free,

@@ -97,6 +97,19 @@ static int worst_fit_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, 
 	return 0;
 }
 
+/* fit_claim carves the block at addr, and moves next-fit's rotor past it
+ * as its alloc does, so that next-fit goes on from the claimed grant. */
+static int fit_claim(struct smm_policy *p, uint64_t addr, uint64_t size, uint64_t hole,
+		     uint64_t *granted)
+{
+	(void)hole;
+	if (smm_extents_claim(p->free, addr, size) < 0)
+		return -1;
+	p->rotor = addr + size;
+	*granted = size;
+	return 0;
+}
+
 static void fit_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
 {
 	smm_extents_give(p->free, addr, granted);
@@ -126,7 +139,8 @@ static size_t fit_metadata_bytes(const struct smm_policy *p)
 #define FIT_POLICY(var, policy_name, create_fn, alloc_fn)                        \
 	const struct smm_policy_ops var = {                                      \
 		.name = policy_name, .create = create_fn, .destroy = fit_destroy, \
-		.alloc = alloc_fn, .release = fit_release, .reset = fit_reset,   \
+		.alloc = alloc_fn, .claim = fit_claim, .release = fit_release,   \
+		.reset = fit_reset,                                               \
 		.largest_free = fit_largest_free,                                 \
 		.free_extents = fit_free_extents,                                 \
 		.metadata_bytes = fit_metadata_bytes,                             \

@@ -233,6 +233,35 @@ static int tlsf_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint6
 	return 0;
 }
 
+/* tlsf_claim carves the block at addr out of the free span holding it:
+ * free spans are maximal, so the one holding addr ends at hole. */
+static int tlsf_claim(struct smm_policy *p, uint64_t addr, uint64_t size, uint64_t hole,
+		      uint64_t *granted)
+{
+	uint32_t x = smm_spans_ending(&p->free, hole), y = NIL;
+	uint64_t start, end;
+
+	if (x == NIL || (addr & (p->align - 1)))
+		return -1;
+	start = at(p, x)->addr;
+	end = start + at(p, x)->size;
+	if (addr < start || addr >= end || size > end - addr)
+		return -1;
+	if (addr > start && addr + size < end) {
+		y = smm_spans_get(&p->free);
+		if (y == NIL)
+			return -1;
+		if (smm_spans_room(&p->free, 1) < 0) {
+			smm_spans_put(&p->free, y);
+			return -1;
+		}
+	}
+	list_del(p, x);
+	carve(p, x, y, addr, size);
+	*granted = size;
+	return 0;
+}
+
 static void tlsf_release(struct smm_policy *p, uint64_t addr, uint64_t granted)
 {
 	uint32_t lo = smm_spans_ending(&p->free, addr);
@@ -290,6 +319,7 @@ const struct smm_policy_ops smm_policy_tlsf = {
 	.create = tlsf_create,
 	.destroy = tlsf_destroy,
 	.alloc = tlsf_alloc,
+	.claim = tlsf_claim,
 	.release = tlsf_release,
 	.reset = tlsf_reset,
 	.largest_free = tlsf_largest_free,

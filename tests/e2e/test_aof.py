@@ -1,7 +1,9 @@
 """test_aof.py — the append-only log (issue 11): restarts lose nothing.
 
 Real server, real files: restart equality under every policy, kill -9 at
-seeded moments during pipelined load, torn and corrupt logs, a full disk.
+seeded moments during pipelined load, torn and corrupt logs, a full disk,
+and rewrites: many during a load, then restart equality; the size after
+one; kill -9 during them; compact's errors.
 """
 import json
 import os
@@ -463,6 +465,226 @@ class DiskFullTest(Dir):
         for i, rep in acked.items():
             self.assertEqual(blocks.get(i), (rep["addr"], 3, i, False, None), s.log)
         self.stop(s)
+
+
+BLOCK_RECORD = 58  # bytes a rewritten log takes per live block, and for its config record
+
+
+def pipelined_mix(conn, rng, n, live, window=16):
+    """n seeded random changes, window in flight at once; keeps {addr: key}
+    of the live blocks in live. A change is only picked for a block whose
+    malloc was answered, so none of them can fail."""
+    pending, busy = [], set()
+    for _ in range(n):
+        free = [a for a in live if a not in busy]
+        r = rng.random()
+        if r < 0.5 or not free:
+            req = {"op": "malloc", "id": rng.randrange(100), "size": rng.randrange(1, 60)}
+            if rng.random() < 0.2:
+                req["ttl_ms"] = 3600000
+        else:
+            addr = rng.choice(sorted(free))
+            busy.add(addr)
+            req = {"op": "fill" if r < 0.7 else "free", "addr": addr, "key": live[addr]}
+            if r < 0.6:
+                req["char"] = rng.choice("xyz")
+        conn.send(json.dumps(req) + "\n")
+        pending.append(req)
+        while len(pending) >= window or (pending and len(pending) == n):
+            collect(conn, pending, live, busy)
+    while pending:
+        collect(conn, pending, live, busy)
+
+
+def collect(conn, pending, live, busy):
+    req, rep = pending.pop(0), conn.reply()
+    assert rep.get("ok") or (req["op"] == "malloc" and rep["error"] == "no_memory"), (req, rep)
+    if req["op"] == "malloc" and rep.get("ok"):
+        live[rep["addr"]] = rep["key"]
+    elif req["op"] == "free":
+        del live[req["addr"]]
+    busy.discard(req.get("addr"))
+
+
+def wait_rewrites(conn, at_least):
+    """Poll stats until aof_rewrites reaches at_least; return the stats."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        st = conn.call({"op": "stats"})
+        if st["aof_rewrites"] >= at_least or time.monotonic() > deadline:
+            return st
+
+
+class RewriteTest(Dir):
+    def test_rewrites_under_load_then_restart_equality(self):
+        for policy in POLICIES:
+            with self.subTest(policy=policy):
+                if os.path.exists(self.path):
+                    os.unlink(self.path)
+                s = self.start("--aof-rewrite-min", "64K", policy=policy, fsync="everysec",
+                               memory="256K")
+                c = s.connect()
+                rng, live = random.Random("rw" + policy), {}
+                for _ in range(4):
+                    # Rewrites start as the log grows; then one by hand,
+                    # which finishes while more load runs.
+                    pipelined_mix(c, rng, 1200, live)
+                    done = c.call({"op": "stats"})["aof_rewrites"]
+                    self.assertEqual(c.call({"op": "compact", "token": TOKEN}), {"ok": True})
+                    pipelined_mix(c, rng, 300, live)
+                    st = wait_rewrites(c, done + 1)
+                    self.assertGreater(st["aof_rewrites"], done, s.log)
+                self.assertGreaterEqual(st["aof_rewrites"], 4, s.log)
+                self.assertEqual(st["aof_errors"], 0)
+                before = state(s)
+                c.close()
+                log = self.stop(s)
+                self.assertRegex(log, r"aof: rewrote the log: \d+ blocks, \d+ -> \d+ bytes")
+                self.assertFalse(os.path.exists(self.path + ".rewrite"))
+                s = self.start("--aof-rewrite-min", "64K", policy=policy, fsync="everysec",
+                               memory="256K")
+                self.assertEqual(state(s), before)
+                c = s.connect()
+                for addr, key in live.items():
+                    rep = c.call({"op": "fill", "addr": addr, "key": key, "char": "k"})
+                    self.assertTrue(rep.get("ok"), (policy, addr, rep))
+                # Changes after a restart from a rewritten log replay too.
+                pipelined_mix(c, rng, 300, live)
+                left = state(s)
+                c.close()
+                self.stop(s)
+                s = self.start(policy=policy, fsync="everysec", memory="256K")
+                self.assertEqual(state(s), left)
+                self.stop(s)
+
+    def test_size_after_rewrite_is_proportional_to_live_blocks(self):
+        s = self.start(memory="1M", fsync="no")
+        c = s.connect()
+        live, sizes = {}, []
+        for want in (300, 600):
+            while len(live) < want:  # churn: five changes per block kept
+                for _ in range(4):
+                    rep = c.call({"op": "malloc", "id": 1, "size": 7})
+                    self.assertTrue(c.call({"op": "fill", "addr": rep["addr"],
+                                            "key": rep["key"]})["ok"])
+                    self.assertTrue(c.call({"op": "free", "addr": rep["addr"],
+                                            "key": rep["key"]})["ok"])
+                rep = c.call({"op": "malloc", "id": 2, "size": 5, "ttl_ms": 3600000})
+                live[rep["addr"]] = rep["key"]
+            grown = c.call({"op": "stats"})["aof_size"]
+            done = c.call({"op": "stats"})["aof_rewrites"] + 1
+            self.assertEqual(c.call({"op": "compact", "token": TOKEN}), {"ok": True})
+            st = wait_rewrites(c, done)
+            self.assertEqual(st["aof_rewrites"], done, s.log)
+            self.assertEqual(st["aof_size"], BLOCK_RECORD * (1 + want))
+            self.assertEqual(os.path.getsize(self.path), st["aof_size"])
+            self.assertLess(st["aof_size"] * 4, grown)
+            sizes.append(st["aof_size"] - BLOCK_RECORD)
+        self.assertEqual(sizes[1], 2 * sizes[0])
+        self.assertEqual(os.stat(self.path).st_mode & 0o777, 0o600)
+        c.close()
+        self.stop(s)
+        status, out = check_aof(self.path)
+        self.assertEqual(status, 0, out)
+        self.assertIn("601 good records, %d bytes, 600 live blocks" % (BLOCK_RECORD * 601), out)
+
+    def test_kill_9_during_rewrites_leaves_a_log_that_replays(self):
+        rng = random.Random(21)
+        for moment in range(4 if SANITIZED else 8):
+            with self.subTest(moment=moment):
+                if os.path.exists(self.path):
+                    os.unlink(self.path)
+                s = self.start("--aof-rewrite-min", "16K", memory="1M", fsync="always",
+                               policy=POLICIES[moment % len(POLICIES)])
+                c = s.connect()
+                live = {}
+                pipelined_mix(c, rng, 2000, live)
+                # Rewrites start and finish during this load: kill -9 at a
+                # seeded moment of it, with a compact asked just before.
+                c.send(json.dumps({"op": "compact", "token": TOKEN}) + "\n")
+                self.assertEqual(c.reply(), {"ok": True})
+                pipelined_mix(c, rng, rng.randrange(0, 400), live)
+                before = state(s)
+                s.proc.send_signal(signal.SIGKILL)
+                c.close()
+                s.stop()
+                s = self.start("--aof-rewrite-min", "16K", memory="1M", fsync="always",
+                               policy=POLICIES[moment % len(POLICIES)])
+                self.assertEqual(state(s)[:2], before[:2], s.log)
+                self.assertFalse(os.path.exists(self.path + ".rewrite"))
+                self.stop(s)
+
+    def test_unfinished_rewrite_is_removed_and_the_old_log_kept(self):
+        s = self.start(fsync="no")
+        c = s.connect()
+        rep = c.call({"op": "malloc", "id": 3, "size": 10})
+        c.close()
+        before = state(s)
+        self.stop(s)
+        with open(self.path, "rb") as f:
+            old = f.read()
+        with open(self.path + ".rewrite", "wb") as f:
+            f.write(old[:len(old) // 2])  # a rewrite cut short before its rename
+        s = self.start(fsync="no")
+        self.assertIn("aof: removed %s.rewrite, left by a rewrite that did not finish"
+                      % self.path, s.log)
+        self.assertFalse(os.path.exists(self.path + ".rewrite"))
+        self.assertEqual(state(s), before)
+        c = s.connect()
+        self.assertTrue(c.call({"op": "fill", "addr": rep["addr"], "key": rep["key"]})["ok"])
+        c.close()
+        self.stop(s)
+
+    def test_compact_errors(self):
+        s = self.start()
+        c = s.connect()
+        self.assertEqual(c.call({"op": "compact"})["error"], "bad_request")
+        self.assertEqual(c.call({"op": "compact", "token": "wrong"}),
+                         {"ok": False, "error": "forbidden",
+                          "message": "wrong or missing admin token"})
+        # The new log's file cannot be made: unavailable, and the log stays.
+        os.mkdir(self.path + ".rewrite")
+        rep = c.call({"op": "compact", "token": TOKEN})
+        self.assertEqual(rep["error"], "unavailable")
+        self.assertIn("cannot create %s.rewrite: Is a directory" % self.path, rep["message"])
+        self.assertTrue(c.call({"op": "malloc", "id": 1, "size": 1})["ok"])
+        self.assertEqual(c.call({"op": "stats"})["aof_rewrites"], 0)
+        c.close()
+        self.stop(s)
+        os.rmdir(self.path + ".rewrite")
+        # No log, or no admin token configured.
+        plain = Server(env={"SMM_ADMIN_TOKEN": TOKEN})
+        self.servers.append(plain)
+        c = plain.connect()
+        self.assertEqual(c.call({"op": "compact", "token": TOKEN}),
+                         {"ok": False, "error": "bad_request",
+                          "message": "this server keeps no log (see --aof)"})
+        c.close()
+        self.stop(plain)
+        bare = Server("--aof", self.path, "--memory", "4096", "--policy", "first-fit")
+        self.servers.append(bare)
+        c = bare.connect()
+        self.assertEqual(c.call({"op": "compact", "token": TOKEN}),
+                         {"ok": False, "error": "forbidden",
+                          "message": "the server has no admin token configured"})
+        c.close()
+        self.stop(bare)
+
+    def test_automatic_rewrite_that_cannot_start_is_logged_and_counted(self):
+        os.mkdir(self.path + ".rewrite")
+        s = self.start("--aof-rewrite-min", "4K", fsync="no")
+        c = s.connect()
+        for i in range(200):
+            self.assertTrue(c.call({"op": "malloc", "id": 1, "size": 1})["ok"])
+        self.assertTrue(s.wait_log(r"aof: cannot rewrite the log: cannot create \S+\.rewrite"))
+        st = c.call({"op": "stats"})
+        self.assertGreater(st["aof_errors"], 0)
+        self.assertEqual(st["aof_rewrites"], 0)
+        c.close()
+        self.stop(s)
+        status, err = failed_start(self.path, "--aof-rewrite-min", "0")
+        self.assertEqual(status, 2)
+        self.assertIn("--aof-rewrite-min", err)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,8 @@ class Ops(ServerTest):
             ('{"op":"malloc","size":-3}', None), ('{"op":"malloc","size":2.5}', None),
             ('{"op":"malloc","size":"ten"}', None), ('{"size":1}', None),
             ('{"op":"fly"}', '{"ok":false,"error":"unknown_op","message":"unknown op \\"fly\\"; '
-             'valid ops: ping, malloc, my_malloc, fill, free, dump, stats, reset, renew, map"}'),
+             'valid ops: ping, malloc, my_malloc, fill, free, dump, stats, reset, renew, map, '
+             'compact"}'),
             ('{"op":"free","addr":99,"key":"0000000000000000"}',
              '{"ok":false,"error":"bad_addr","message":"no block starts at that address"}'),
             ('{"op":"reset","token":"x"}', '{"ok":false,"error":"forbidden",'

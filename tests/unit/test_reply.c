@@ -45,7 +45,8 @@ static void test_map_and_counts(void **state)
 	rep = (struct smm_reply){ .stats.by_op[SMM_OP_MAP] = 7, .stats.by_err[SMM_ERR_BUSY] = 2 };
 	smm_reply_format(SMM_OP_STATS, NULL, 0, &rep, &b);
 	assert_non_null(strstr(b.data, ",\"ops\":{\"ping\":0,\"malloc\":0,\"fill\":0,\"free\":0,"
-				       "\"dump\":0,\"stats\":0,\"reset\":0,\"renew\":0,\"map\":7},"));
+				       "\"dump\":0,\"stats\":0,\"reset\":0,\"renew\":0,\"map\":7,"
+				       "\"compact\":0},"));
 	assert_non_null(strstr(b.data, "\"too_large\":0,\"busy\":2,\"unavailable\":0}}\n"));
 	smm_buf_free(&b);
 }
