@@ -822,8 +822,12 @@ static void conn_start(struct conn *c)
 	 * see conn_send. */
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
-	smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened on loop %u", c->id,
-		      net->index);
+	/* The loop is named only when there are several to tell apart. */
+	if (net->group->n > 1)
+		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened on loop %u",
+			      c->id, net->index);
+	else
+		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened", c->id);
 }
 
 static void wake(int fd)
