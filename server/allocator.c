@@ -179,6 +179,8 @@ static void *allocator_main(void *arg)
 	struct smm_allocator *al = arg;
 	int stop = 0;
 
+	pthread_setname_np(pthread_self(), "smm-allocator"); /* for top -H and bench/server.py */
+
 	while (!stop) {
 		struct smm_qlist batch;
 		uint64_t now;

@@ -1120,6 +1120,11 @@ static struct smm_net *loop_new(struct group *g, unsigned index, struct event_ba
 static void *loop_main(void *arg)
 {
 	struct smm_net *net = arg;
+	char name[16];
+
+	/* Named, so that top -H and bench/server.py tell the loops apart. */
+	snprintf(name, sizeof name, "smm-loop%u", net->index);
+	pthread_setname_np(pthread_self(), name);
 
 	if (event_base_dispatch(net->base) < 0)
 		smm_log_write(net->cfg.log, SMM_LOG_ERROR, "event loop %u failed", net->index);
