@@ -7,6 +7,7 @@ import time
 import unittest
 
 from harness import Server, ServerTest, TIMEOUT
+from test_http import get, http_port, parse_metrics
 
 OPENED = r"connection (\d+) opened on loop (\d+)"
 
@@ -107,6 +108,25 @@ class ScopeAcrossLoops(ServerTest):
         self.assertEqual(a.call({"op": "stats"})["blocks"], 1)
         b.close()
         wait_for(lambda: a.call({"op": "stats"})["blocks"] == 0, "the release")
+
+
+class MetricsAcrossLoops(ServerTest):
+    server_args = ("--io-threads", "3", "--http-port", "0", "--memory", "1000")
+
+    def test_metrics_sum_every_loop(self):
+        conns = [self.connect() for _ in range(3)]  # one on each loop
+        for k, c in enumerate(conns):
+            for _ in range(k + 1):
+                self.assertEqual(c.call({"op": "ping"}), {"ok": True})
+            self.assertTrue(c.call({"op": "malloc", "size": 2000})["error"] == "no_memory")
+        status, _, text = get(http_port(self.server), "/metrics")
+        self.assertEqual(status, 200)
+        m = parse_metrics(text)
+        self.assertEqual(m['smm_requests_total{op="ping"}'], 6)
+        self.assertEqual(m['smm_requests_total{op="malloc"}'], 3)
+        self.assertEqual(m['smm_errors_total{code="no_memory"}'], 3)
+        self.assertEqual(m['smm_request_duration_seconds_count{op="ping"}'], 6)
+        self.assertEqual(m["smm_connections"], 3)
 
 
 class DrainAcrossLoops(unittest.TestCase):
