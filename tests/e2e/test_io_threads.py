@@ -150,6 +150,8 @@ class DrainAcrossLoops(unittest.TestCase):
             self.assertEqual(status, 0, log)
             self.assertIn("stopped", log)
             self.assertNotIn("closing anyway", log)
+            for c in conns + [probe]:
+                c.close()
         finally:
             if server.proc.poll() is None:
                 server.stop()
@@ -163,6 +165,8 @@ class Bounds(unittest.TestCase):
             self.assertEqual(a.call({"op": "ping"}), {"ok": True})
             self.assertEqual(b.call({"op": "ping"}), {"ok": True})
             self.assertEqual(sorted(n for _, n in opened(server, 2)), [0, 1])
+            a.close()
+            b.close()
         finally:
             status, log = server.stop()
             self.assertEqual(status, 0, log)
