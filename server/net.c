@@ -211,7 +211,7 @@ static struct smm_job *job_get(struct smm_net *net)
  * zeroes it, so it is not cleared twice: perf saw 1.6% in that memset). */
 static void job_put(struct smm_net *net, struct smm_job *j)
 {
-	if (j->rep.memory || j->rep.blocks)
+	if (j->rep.memory || j->rep.blocks || j->rep.cells)
 		smm_reply_clear(&j->rep);
 	if (net->spare.n >= SPARE_JOBS_MAX || net->destroying) {
 		free(j->tag_copy);
