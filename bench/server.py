@@ -9,7 +9,7 @@ Starts smm-server on a free loopback port and runs `smm-client load --json` (50 
 one client thread) for each cell: "malloc" (malloc then free of the same block) and "ping",
 pipeline P = 1 and 16. While the load runs it measures, over the same window and per request
 the server received (its stats "requests" counter): context switches of all the server's
-threads (voluntary and not, from /proc/PID/task/*/status), CPU time of the event-loop thread and
+threads (voluntary and not, from /proc/PID/task/*/status), CPU time of the event-loop threads and
 of the allocator thread (/proc/PID/task/*/stat), system calls (perf stat -e
 raw_syscalls:sys_enter, when perf works here) and, with --malloc-count (the LD_PRELOAD
 counter tests/alloc/malloc_count.c builds), heap allocations. Then, when redis-server is
@@ -69,14 +69,16 @@ def ctx_switches(pid):
 
 
 def cpu_seconds(pid):
-    """CPU seconds (user + system) of the event-loop thread (the main one) and of the others."""
+    """CPU seconds (user + system) of the event-loop threads (the main one and, with
+    --io-threads, those named smm-loopN) and of the others (the allocator thread)."""
     tick = os.sysconf("SC_CLK_TCK")
     loop = other = 0.0
     for tid in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+            comm, rest = f.read().split("(", 1)[1].rsplit(")", 1)
+        fields = rest.split()
         secs = (int(fields[11]) + int(fields[12])) / tick
-        if int(tid) == pid:
+        if int(tid) == pid or comm.startswith("smm-loop"):
             loop += secs
         else:
             other += secs

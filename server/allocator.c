@@ -166,10 +166,42 @@ static void commit(struct smm_allocator *al, struct smm_qlist *batch)
 	}
 }
 
+/* hand_back splits an answered batch by the loop each job came from and
+ * gives each loop its part in one push, writing its eventfd at most once:
+ * every loop wakes once per batch, however many of its jobs it holds. */
+static void hand_back(struct smm_allocator *al, struct smm_qlist *batch)
+{
+	const struct smm_port *ports[SMM_PORTS_MAX + 1];
+	struct smm_qlist parts[SMM_PORTS_MAX + 1];
+	size_t nports = 1; /* parts[0]: jobs with no port, the main loop's */
+	struct smm_qnode *n;
+
+	parts[0] = (struct smm_qlist){ 0 };
+	while ((n = smm_qlist_shift(batch))) {
+		const struct smm_port *p = smm_job_of(n)->port;
+		size_t i = 0;
+		if (p)
+			for (i = 1; i < nports && ports[i] != p; i++)
+				;
+		if (i == nports) {
+			ports[nports] = p;
+			parts[nports++] = (struct smm_qlist){ 0 };
+		}
+		smm_qlist_append(&parts[i], n);
+	}
+	if (smm_queue_push(al->replies, &parts[0]) == 1)
+		wake(al->notify_fd);
+	for (size_t i = 1; i < nports; i++)
+		if (smm_queue_push(ports[i]->replies, &parts[i]) == 1)
+			wake(ports[i]->notify_fd);
+}
+
 static void *allocator_main(void *arg)
 {
 	struct smm_allocator *al = arg;
 	int stop = 0;
+
+	pthread_setname_np(pthread_self(), "smm-allocator"); /* for top -H and bench/server.py */
 
 	while (!stop) {
 		struct smm_qlist batch;
@@ -188,8 +220,7 @@ static void *allocator_main(void *arg)
 			smm_aof_tick(al->aof, al->arena);
 		if (!batch.head)
 			continue;
-		if (smm_queue_push(al->replies, &batch) == 1)
-			wake(al->notify_fd);
+		hand_back(al, &batch);
 	}
 	return NULL;
 }

@@ -1,6 +1,6 @@
 /* allocator.h — the allocator thread: the seed's server thread. It alone
  * touches the arena. It takes every queued job in one go, answers each,
- * hands the batch back and wakes the event loop once per batch. Between
+ * hands each loop its part of the batch and wakes it once per batch. Between
  * batches it frees blocks whose lease ended, waking for the earliest. */
 #ifndef SMM_ALLOCATOR_H
 #define SMM_ALLOCATOR_H
@@ -14,8 +14,10 @@
 struct smm_allocator; /* opaque */
 
 /* smm_allocator_start starts the thread. It pops jobs (struct smm_job)
- * from requests, runs each on arena, pushes each batch onto replies and,
- * when replies was empty, writes 1 to the eventfd notify_fd. A job whose
+ * from requests, runs each on arena, and hands each job back: a job with a
+ * port (job.h) to that port's queue, the rest onto replies; each queue
+ * gets its part of a batch in one push and, when it was empty, its eventfd
+ * (notify_fd for replies) gets 1 written. A job whose
  * op is SMM_OP_STOP ends the thread after its batch is handed back.
  * With a log (aof, else NULL) every change is recorded and the batch's
  * records committed before its replies are pushed; while the log cannot be

@@ -32,6 +32,7 @@ static const struct setting settings[] = {
 	{ "max-line", "SMM_MAX_LINE", "BYTES", "longest request line (default 65536)", K_BYTES, AT(max_line) },
 	{ "max-conns", "SMM_MAX_CONNS", "N", "most open connections; more get a busy error (default 1000)", K_COUNT, AT(max_conns) },
 	{ "queue-depth", "SMM_QUEUE_DEPTH", "N", "requests in flight before reading pauses (default 65536)", K_COUNT, AT(queue_depth) },
+	{ "io-threads", "SMM_IO_THREADS", "N", "event loops serving connections, each on its own thread, 1 to 64 (default 1)", K_COUNT, AT(io_threads) },
 	{ "max-output", "SMM_MAX_OUTPUT", "BYTES", "unread reply bytes per connection before reading pauses (default 1M)", K_BYTES, AT(max_output) },
 	{ "idle-timeout", "SMM_IDLE_TIMEOUT", "SECONDS", "close connections idle this long, 0 never (default 0)", K_SECONDS, AT(idle_timeout) },
 	{ "default-ttl", "SMM_DEFAULT_TTL", "MS", "lease a malloc without ttl_ms gets, 0 none (default 0)", K_MS, AT(default_ttl) },
@@ -59,6 +60,7 @@ static void set_defaults(struct smm_config *cfg)
 	cfg->max_line = SMM_PROTO_DEFAULT_MAX_LINE;
 	cfg->max_conns = 1000;
 	cfg->queue_depth = 65536;
+	cfg->io_threads = 1;
 	cfg->max_output = 1024 * 1024;
 	cfg->drain_timeout = 10;
 	cfg->log_level = SMM_LOG_INFO;
@@ -227,6 +229,10 @@ int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, s
 	}
 	if (cfg->queue_depth == 0) {
 		snprintf(err, errlen, "--queue-depth must be at least 1");
+		return -1;
+	}
+	if (cfg->io_threads < 1 || cfg->io_threads > SMM_CONFIG_MAX_IO_THREADS) {
+		snprintf(err, errlen, "--io-threads must be from 1 to %d", SMM_CONFIG_MAX_IO_THREADS);
 		return -1;
 	}
 	if (cfg->max_ttl && cfg->default_ttl > cfg->max_ttl) {

@@ -12,6 +12,10 @@
 #include "log.h"
 #include "policy.h"
 
+/* The most event loops --io-threads may ask for: as many places as a job
+ * can be handed back to (SMM_PORTS_MAX in job.h). */
+#define SMM_CONFIG_MAX_IO_THREADS 64
+
 struct smm_config {
 	char host[256];
 	int port;
@@ -27,6 +31,7 @@ struct smm_config {
 	char check_aof[4096];          /* --check-aof (no variable): check this log, exit */
 	int fix;                       /* --fix: truncate a damaged log */
 	size_t max_line, max_conns, queue_depth, max_output;
+	size_t io_threads;             /* event loops, 1 .. SMM_CONFIG_MAX_IO_THREADS */
 	uint64_t default_ttl, max_ttl; /* ms; 0: none */
 	int idle_timeout;
 	int drain_timeout;

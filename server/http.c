@@ -108,8 +108,9 @@ static void answer(struct call *c)
 		if (!out.oom)
 			send_text(c->req, 200, "OK", "application/json", out.data, out.len);
 	} else {
-		smm_metrics_format(smm_net_metrics(c->http->net), &c->stats.rep.stats,
-				   c->http->cfg.version, &out);
+		struct smm_metrics m;
+		smm_net_metrics(c->http->net, &m);
+		smm_metrics_format(&m, &c->stats.rep.stats, c->http->cfg.version, &out);
 		if (!out.oom)
 			send_text(c->req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
 				  out.data, out.len);

@@ -77,7 +77,7 @@ static int open_listener(struct server *s, char *err, size_t errlen)
 				     .admin_token_len = s->token_len,
 				     .log = &s->log,
 			     },
-			     s->requests, s->replies, s->notify_fd, err, errlen);
+			     s->cfg.io_threads, s->requests, s->replies, s->notify_fd, err, errlen);
 	if (!s->net)
 		return -1;
 	smm_log_write(&s->log, SMM_LOG_INFO,
@@ -187,6 +187,9 @@ static void stop_allocator(struct server *s)
 
 static void cleanup(struct server *s)
 {
+	/* The other loops' owed replies come from the allocator: they end first. */
+	if (s->net)
+		smm_net_join(s->net);
 	if (s->allocator)
 		stop_allocator(s);
 	smm_net_destroy(s->net);

@@ -30,21 +30,39 @@ void smm_metrics_reply(struct smm_metrics *m, int op, enum smm_err err, uint64_t
 	int b = 0;
 
 	if ((unsigned)err < SMM_ERR_COUNT && err != SMM_ERR_NONE)
-		m->by_err[err]++;
+		smm_counter_add(&m->by_err[err], 1);
 	if (op < 0 || op >= SMM_METRICS_OPS)
 		return;
 	while (b < SMM_METRICS_BUCKETS && ns > bounds_ns[b])
 		b++;
-	m->count[op][b]++; /* cumulated when written out */
-	m->sum_ns[op] += ns;
+	smm_counter_add(&m->count[op][b], 1); /* cumulated when written out */
+	smm_counter_add(&m->sum_ns[op], ns);
+}
+
+static uint64_t load(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+void smm_metrics_add(struct smm_metrics *dst, const struct smm_metrics *src)
+{
+	for (int op = 0; op < SMM_PROTO_WIRE_OPS; op++)
+		dst->by_op[op] += load(&src->by_op[op]);
+	for (int e = 0; e < SMM_ERR_COUNT; e++)
+		dst->by_err[e] += load(&src->by_err[e]);
+	for (int op = 0; op < SMM_METRICS_OPS; op++) {
+		for (int b = 0; b <= SMM_METRICS_BUCKETS; b++)
+			dst->count[op][b] += load(&src->count[op][b]);
+		dst->sum_ns[op] += load(&src->sum_ns[op]);
+	}
 }
 
 void smm_metrics_stats(const struct smm_metrics *m, struct smm_stats *st)
 {
 	for (int op = 0; op < SMM_PROTO_WIRE_OPS; op++)
-		st->by_op[op] = m->by_op[op];
+		st->by_op[op] += load(&m->by_op[op]);
 	for (int e = 0; e < SMM_ERR_COUNT; e++)
-		st->by_err[e] = m->by_err[e];
+		st->by_err[e] += load(&m->by_err[e]);
 }
 
 static const char *op_label(int op)

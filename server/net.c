@@ -20,7 +20,21 @@
  * A connection that took connection-scoped blocks sends, when it closes
  * for whatever reason, a release job down the same queue as its requests:
  * the allocator frees those blocks after every request of it already
- * queued, so ordering stays exact. */
+ * queued, so ordering stays exact.
+ *
+ * With --io-threads N there are N loops, each a struct smm_net with its
+ * own event base, connections, job cache and counters; loop 0 is the main
+ * loop (the listener, signals, the HTTP port), loops 1..N-1 each run on a
+ * thread of their own. The main loop accepts every connection and hands it
+ * to the loops in turn, through the loop's inbox and eventfd: one place
+ * counts connections against --max-conns and numbers them, and the spread
+ * is even whatever the peers' addresses (SO_REUSEPORT would spread by a
+ * hash of them, and with --port 0 each loop would have to bind the port the
+ * first picked). A loop's jobs carry its port, so the allocator hands them
+ * back to it and wakes it once per batch. Each loop gets an equal share of
+ * --queue-depth, so it pauses and resumes reading on its own jobs alone and
+ * never waits for another loop's to come back. Counters are written only
+ * by their loop, as atomic stores, and summed by whoever asks for stats. */
 #include "net.h"
 
 #include <errno.h>
@@ -29,9 +43,12 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -41,6 +58,7 @@
 #include "job.h"
 #include "keys.h"
 #include "metrics.h"
+#include "pool.h"
 #include "reply.h"
 #include "request.h"
 
@@ -73,13 +91,31 @@ struct conn {
 	int scoped;                /* asked for connection-scoped blocks */
 	int writing;               /* EV_WRITE on: the kernel took only part of the output */
 	unsigned long long id;     /* 64 bits, counted up: never reused */
+	evutil_socket_t fd;        /* until the owning loop makes the bufferevent */
+	struct smm_qnode handover; /* link in the owning loop's inbox */
 	LIST_ENTRY(conn) all;      /* net->conns */
 	SLIST_ENTRY(conn) touched_link;
 	TAILQ_ENTRY(conn) qp;      /* net's queue-paused FIFO, while PAUSE_QUEUE */
 };
 
+/* Every loop of one server; the main loop's net owns it. */
+struct group {
+	struct smm_net *loops[SMM_PORTS_MAX];
+	size_t n;
+	size_t next;     /* main loop only: the loop the next connection goes to */
+	uint64_t conns;  /* open connections on every loop; atomic */
+};
+
 struct smm_net {
-	struct smm_net_config cfg;
+	struct smm_net_config cfg; /* queue_depth: this loop's share */
+	struct group *group;
+	unsigned index;            /* 0: the main loop */
+	struct smm_port port;      /* loops 1..N-1: where their jobs come back */
+	const struct smm_port *job_port; /* what its jobs carry; NULL on the main loop */
+	struct smm_queue *inbox;   /* loops 1..N-1: connections handed over */
+	pthread_t thread;
+	int thread_started;
+	int drain_asked;           /* atomic: the main loop asked it to drain */
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *notify_ev, *accept_retry_ev, *drain_ev;
@@ -89,7 +125,8 @@ struct smm_net {
 	struct smm_qlist spare;    /* finished jobs kept for reuse */
 	LIST_HEAD(, conn) conns;   /* every connection, closed ones too */
 	SLIST_HEAD(, conn) touched;
-	size_t nconns, inflight;
+	size_t nconns;             /* this loop's open connections */
+	uint64_t inflight;         /* this loop's jobs at the allocator */
 	/* Connections waiting for queue room, oldest first, so the first to
 	 * wait is the first to read again. */
 	TAILQ_HEAD(, conn) queue_paused;
@@ -117,19 +154,35 @@ static uint64_t ms_since(const struct timespec *t0)
 	       (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+static uint64_t load(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* fill_loop_stats sums every loop's counters into st: other loops' are
+ * read atomically while their threads write them. */
 static void fill_loop_stats(const struct smm_net *net, struct smm_stats *st)
 {
-	st->requests = net->requests_total;
-	st->connections = net->nconns;
-	st->queue_depth = net->inflight;
-	st->uptime_ms = ms_since(&net->started);
-	st->bad_requests = net->bad_requests;
-	st->too_large = net->too_large;
-	st->rejected_connections = net->rejected_connections;
-	st->output_paused = net->output_paused;
-	st->idle_closed = net->idle_closed;
-	st->accept_paused = net->accept_paused;
-	smm_metrics_stats(&net->metrics, st);
+	const struct group *g = net->group;
+
+	st->requests = st->queue_depth = st->bad_requests = st->too_large = 0;
+	st->rejected_connections = st->output_paused = st->idle_closed = st->accept_paused = 0;
+	memset(st->by_op, 0, sizeof st->by_op);
+	memset(st->by_err, 0, sizeof st->by_err);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct smm_net *l = g->loops[i];
+		st->requests += load(&l->requests_total);
+		st->queue_depth += load(&l->inflight);
+		st->bad_requests += load(&l->bad_requests);
+		st->too_large += load(&l->too_large);
+		st->rejected_connections += load(&l->rejected_connections);
+		st->output_paused += load(&l->output_paused);
+		st->idle_closed += load(&l->idle_closed);
+		st->accept_paused += load(&l->accept_paused);
+		smm_metrics_stats(&l->metrics, st);
+	}
+	st->connections = load(&g->conns);
+	st->uptime_ms = ms_since(&g->loops[0]->started);
 }
 
 /* Jobs kept for reuse beyond this many are freed, so a burst up to
@@ -223,6 +276,7 @@ static void conn_close(struct conn *c)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 		net->nconns--;
+		__atomic_fetch_sub(&net->group->conns, 1, __ATOMIC_RELAXED);
 		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu closed", c->id);
 		if (c->scoped && !net->destroying)
 			release_scoped(c);
@@ -471,9 +525,10 @@ static void submit(struct conn *c, struct smm_job *j)
 	c->owed_bytes -= j->reply_estimate;
 	j->reply_estimate = j->req.op == SMM_OP_RELEASE ? 0 : reply_estimate(c->net, &j->req);
 	c->owed_bytes += j->reply_estimate;
+	j->port = c->net->job_port;
 	smm_qlist_append(&c->net->batch, &j->node);
 	c->inflight++;
-	c->net->inflight++;
+	smm_counter_add(&c->net->inflight, 1);
 }
 
 static int token_ok(const struct smm_net *net, const struct smm_request *req)
@@ -531,15 +586,15 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 	j = conn_new_job(c);
 	if (!j)
 		return -1;
-	net->requests_total++;
+	smm_counter_add(&net->requests_total, 1);
 	j->read_ns = smm_metrics_now_ns();
 	j->mop = SMM_METRICS_INVALID;
 	if (smm_request_parse(line, len, &j->req, &j->rep) == 0)
-		net->metrics.by_op[j->mop = (int)j->req.op]++;
+		smm_counter_add(&net->metrics.by_op[j->mop = (int)j->req.op], 1);
 	if (j->mop == SMM_METRICS_INVALID || lease_terms(net, &j->req, &j->rep) < 0) {
 		if (keep_tag(j) < 0)
 			return -1;
-		net->bad_requests++;
+		smm_counter_add(&net->bad_requests, 1);
 		j->done = 1;
 	} else if (keep_tag(j) < 0) {
 		return -1;
@@ -566,8 +621,8 @@ static int answer_too_large(struct conn *c)
 
 	if (!j)
 		return -1;
-	c->net->requests_total++;
-	c->net->too_large++;
+	smm_counter_add(&c->net->requests_total, 1);
+	smm_counter_add(&c->net->too_large, 1);
 	j->read_ns = smm_metrics_now_ns();
 	j->mop = SMM_METRICS_INVALID;
 	snprintf(msg, sizeof msg, "line longer than the server's limit of %zu bytes",
@@ -622,7 +677,7 @@ static int read_lines(struct conn *c, struct evbuffer *in)
 			return 0;
 		}
 		if (output_full(c)) {
-			net->output_paused++;
+			smm_counter_add(&net->output_paused, 1);
 			conn_pause(c, PAUSE_OUTPUT);
 			return 0;
 		}
@@ -713,7 +768,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		if ((what & BEV_EVENT_WRITING) ||
 		    (STAILQ_EMPTY(&c->owed) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)) {
-			c->net->idle_closed++;
+			smm_counter_add(&c->net->idle_closed, 1);
 			conn_close(c);
 		} else if (!c->paused) {
 			bufferevent_enable(bev, EV_READ);
@@ -727,8 +782,8 @@ static void reject(struct smm_net *net, evutil_socket_t fd)
 {
 	struct smm_reply rep = { 0 };
 
-	net->rejected_connections++;
-	net->metrics.by_err[SMM_ERR_BUSY]++;
+	smm_counter_add(&net->rejected_connections, 1);
+	smm_counter_add(&net->metrics.by_err[SMM_ERR_BUSY], 1);
 	smm_reply_fail(&rep, SMM_ERR_BUSY, "too many connections");
 	smm_buf_reset(&net->out);
 	smm_reply_format(SMM_OP_PING, NULL, 0, &rep, &net->out);
@@ -739,29 +794,21 @@ static void reject(struct smm_net *net, evutil_socket_t fd)
 	close(fd);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-		      int salen, void *arg)
+/* conn_start serves c, a socket accepted for c->net, on that loop's
+ * thread: without memory for it the socket is closed. */
+static void conn_start(struct conn *c)
 {
-	struct smm_net *net = arg;
-	struct conn *c;
+	struct smm_net *net = c->net;
 	int one = 1;
 
-	(void)l, (void)sa, (void)salen;
-	if (net->cfg.max_conns && net->nconns >= net->cfg.max_conns) {
-		reject(net, fd);
-		return;
-	}
-	c = calloc(1, sizeof *c);
-	if (c)
-		c->bev = bufferevent_socket_new(net->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c || !c->bev) {
+	c->bev = bufferevent_socket_new(net->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		close(c->fd);
+		__atomic_fetch_sub(&net->group->conns, 1, __ATOMIC_RELAXED);
 		free(c);
-		close(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->net = net;
-	c->id = ++net->next_id;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	STAILQ_INIT(&c->owed);
 	LIST_INSERT_HEAD(&net->conns, c, all);
 	net->nconns++;
@@ -776,7 +823,63 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	 * see conn_send. */
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
-	smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened", c->id);
+	/* The loop is named only when there are several to tell apart. */
+	if (net->group->n > 1)
+		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened on loop %u",
+			      c->id, net->index);
+	else
+		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened", c->id);
+}
+
+static void wake(int fd)
+{
+	uint64_t one = 1;
+
+	/* eventfd writes only fail when the counter would overflow, and then
+	 * the reader is already due to wake. */
+	while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+}
+
+/* hand_over gives c to its loop, another thread's: the loop takes it from
+ * its inbox when its eventfd wakes it. */
+static void hand_over(struct conn *c)
+{
+	struct smm_qlist one = { 0 };
+
+	smm_qlist_append(&one, &c->handover);
+	if (smm_queue_push(c->net->inbox, &one) == 1) /* unbounded: cannot fail */
+		wake(c->net->port.notify_fd);
+}
+
+/* accept_cb runs on the main loop for every loop: it numbers the
+ * connection and gives it to the next loop in turn. */
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct smm_net *net = arg;
+	struct group *g = net->group;
+	struct conn *c;
+
+	(void)l, (void)sa, (void)salen;
+	if (net->cfg.max_conns && load(&g->conns) >= net->cfg.max_conns) {
+		reject(net, fd);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	__atomic_fetch_add(&g->conns, 1, __ATOMIC_RELAXED);
+	c->net = g->loops[g->next];
+	g->next = (g->next + 1) % g->n;
+	c->id = ++net->next_id;
+	c->fd = fd;
+	if (c->net == net)
+		conn_start(c);
+	else
+		hand_over(c);
 }
 
 static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -797,7 +900,7 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	/* Out of descriptors or buffers: the pending connection stays in the
 	 * backlog and accept would fail at once again, so stop polling the
 	 * listener for a moment instead of spinning. */
-	net->accept_paused++;
+	smm_counter_add(&net->accept_paused, 1);
 	smm_log_write(net->cfg.log, SMM_LOG_WARN, "accept: %s; pausing %d ms",
 		      evutil_socket_error_to_string(err), ACCEPT_RETRY_MS);
 	evconnlistener_disable(l);
@@ -831,6 +934,24 @@ static void flush_touched(struct smm_net *net)
 	}
 }
 
+static void drain(struct smm_net *net);
+
+/* take_inbox starts the connections the main loop handed over and, once
+ * it asked, drains. The request is read before the inbox: every handover
+ * came before it, so none is left behind. */
+static void take_inbox(struct smm_net *net)
+{
+	int asked = __atomic_load_n(&net->drain_asked, __ATOMIC_ACQUIRE);
+	struct smm_qlist got;
+	struct smm_qnode *n;
+
+	smm_queue_pop_all(net->inbox, 0, &got);
+	while ((n = smm_qlist_shift(&got)))
+		conn_start((struct conn *)((char *)n - offsetof(struct conn, handover)));
+	if (asked)
+		drain(net);
+}
+
 /* notify_cb takes back every answered job the allocator has handed over. */
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -842,6 +963,8 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &count, sizeof count) < 0 && errno != EAGAIN)
 		smm_log_write(net->cfg.log, SMM_LOG_WARN, "eventfd: %s", strerror(errno));
+	if (net->inbox)
+		take_inbox(net);
 	smm_queue_pop_all(net->replies, 0, &done);
 	while ((n = smm_qlist_shift(&done))) {
 		struct smm_job *j = smm_job_of(n);
@@ -851,7 +974,7 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		c->inflight--;
-		net->inflight--;
+		smm_counter_add(&net->inflight, (uint64_t)-1);
 		j->done = 1;
 		if (j->req.op == SMM_OP_RELEASE)
 			job_put(net, j); /* owes no reply; c has closed */
@@ -880,67 +1003,11 @@ static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(net->base, NULL);
 }
 
-struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
-			    const struct smm_net_config *cfg, struct smm_queue *requests,
-			    struct smm_queue *replies, int notify_fd, char *err, size_t errlen)
-{
-	struct smm_net *net = calloc(1, sizeof *net);
-
-	if (!net)
-		goto fail;
-	net->cfg = *cfg;
-	net->base = base;
-	net->requests = requests;
-	net->replies = replies;
-	net->notify_fd = notify_fd;
-	LIST_INIT(&net->conns);
-	SLIST_INIT(&net->touched);
-	TAILQ_INIT(&net->queue_paused);
-	clock_gettime(CLOCK_MONOTONIC, &net->started);
-	net->listener = evconnlistener_new(base, accept_cb, net, LEV_OPT_CLOSE_ON_FREE, 0,
-					   listen_fd);
-	if (net->listener)
-		listen_fd = -1;
-	net->notify_ev = event_new(base, notify_fd, EV_READ | EV_PERSIST, notify_cb, net);
-	net->accept_retry_ev = evtimer_new(base, accept_retry_cb, net);
-	net->drain_ev = evtimer_new(base, drain_timeout_cb, net);
-	if (!net->listener || !net->notify_ev || !net->accept_retry_ev || !net->drain_ev ||
-	    event_add(net->notify_ev, NULL) < 0)
-		goto fail;
-	evconnlistener_set_error_cb(net->listener, accept_error_cb);
-	return net;
-fail:
-	snprintf(err, errlen, "cannot set up the event loop");
-	if (listen_fd >= 0)
-		close(listen_fd);
-	smm_net_destroy(net);
-	return NULL;
-}
-
-void smm_net_shutdown(struct smm_net *net)
-{
-	struct conn *c, *next;
-	struct timeval tv = { .tv_sec = net->cfg.drain_timeout };
-
-	if (net->draining)
-		return;
-	net->draining = 1;
-	if (net->listener) {
-		evconnlistener_free(net->listener);
-		net->listener = NULL;
-	}
-	for (c = LIST_FIRST(&net->conns); c; c = next) {
-		next = LIST_NEXT(c, all);
-		if (!c->bev)
-			continue;
-		conn_pause(c, PAUSE_DRAIN);
-		conn_maybe_close(c);
-	}
-	event_add(net->drain_ev, &tv);
-	check_drained(net);
-}
-
-void smm_net_destroy(struct smm_net *net)
+/* loop_free closes every connection of one loop and frees it with every
+ * job it still holds, including those left on its replies queue, and what
+ * a loop other than the main one owns: its base, queues and eventfd. Its
+ * thread must have ended. */
+static void loop_free(struct smm_net *net)
 {
 	struct smm_qlist left;
 	struct smm_qnode *n;
@@ -968,6 +1035,15 @@ void smm_net_destroy(struct smm_net *net)
 				job_put(net, j);
 		}
 	}
+	/* Connections handed over that the loop never started. */
+	if (net->inbox) {
+		smm_queue_pop_all(net->inbox, 0, &left);
+		while ((n = smm_qlist_shift(&left))) {
+			struct conn *c = (struct conn *)((char *)n - offsetof(struct conn, handover));
+			close(c->fd);
+			free(c);
+		}
+	}
 	while (!LIST_EMPTY(&net->conns)) {
 		struct conn *c = LIST_FIRST(&net->conns);
 		c->inflight = 0;
@@ -987,7 +1063,206 @@ void smm_net_destroy(struct smm_net *net)
 	if (net->drain_ev)
 		event_free(net->drain_ev);
 	smm_buf_free(&net->out);
+	if (net->index > 0) {
+		if (net->base)
+			event_base_free(net->base);
+		smm_queue_destroy(net->replies);
+		smm_queue_destroy(net->inbox);
+		if (net->port.notify_fd >= 0)
+			close(net->port.notify_fd);
+	}
 	free(net);
+}
+
+/* loop_new makes loop index of g, serving on base; a loop other than the
+ * main one makes its own base, replies queue, inbox and eventfd. Returns
+ * NULL when something could not be made. */
+static struct smm_net *loop_new(struct group *g, unsigned index, struct event_base *base,
+				const struct smm_net_config *cfg, struct smm_queue *requests,
+				struct smm_queue *replies, int notify_fd)
+{
+	struct smm_net *net = calloc(1, sizeof *net);
+
+	if (!net)
+		return NULL;
+	net->cfg = *cfg;
+	net->cfg.queue_depth = cfg->queue_depth / g->n ? cfg->queue_depth / g->n : 1;
+	net->group = g;
+	net->index = index;
+	net->requests = requests;
+	net->port.notify_fd = -1;
+	LIST_INIT(&net->conns);
+	SLIST_INIT(&net->touched);
+	TAILQ_INIT(&net->queue_paused);
+	clock_gettime(CLOCK_MONOTONIC, &net->started);
+	if (index > 0) {
+		base = event_base_new();
+		replies = smm_queue_new(0);
+		notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		net->inbox = smm_queue_new(0);
+		net->port = (struct smm_port){ replies, notify_fd };
+		net->job_port = &net->port;
+	}
+	net->base = base;
+	net->replies = replies;
+	net->notify_fd = notify_fd;
+	if (base && notify_fd >= 0)
+		net->notify_ev = event_new(base, notify_fd, EV_READ | EV_PERSIST, notify_cb, net);
+	if (base)
+		net->drain_ev = evtimer_new(base, drain_timeout_cb, net);
+	if (!base || !replies || notify_fd < 0 || (index > 0 && !net->inbox) ||
+	    !net->notify_ev || !net->drain_ev || event_add(net->notify_ev, NULL) < 0) {
+		loop_free(net);
+		return NULL;
+	}
+	return net;
+}
+
+static void *loop_main(void *arg)
+{
+	struct smm_net *net = arg;
+	char name[16];
+
+	/* Named, so that top -H and bench/server.py tell the loops apart. */
+	snprintf(name, sizeof name, "smm-loop%u", net->index);
+	pthread_setname_np(pthread_self(), name);
+
+	if (event_base_dispatch(net->base) < 0)
+		smm_log_write(net->cfg.log, SMM_LOG_ERROR, "event loop %u failed", net->index);
+	smm_pool_drain();
+	return NULL;
+}
+
+/* start_threads runs loops 1..N-1, each on a thread that starts with
+ * signals blocked: they belong to the main loop. Returns -1 when one
+ * could not start (those started keep running until smm_net_join). */
+static int start_threads(struct group *g)
+{
+	sigset_t all, old;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (size_t i = 1; i < g->n && rc == 0; i++) {
+		rc = pthread_create(&g->loops[i]->thread, NULL, loop_main, g->loops[i]);
+		g->loops[i]->thread_started = rc == 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
+struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
+			    const struct smm_net_config *cfg, size_t loops,
+			    struct smm_queue *requests, struct smm_queue *replies,
+			    int notify_fd, char *err, size_t errlen)
+{
+	struct group *g = calloc(1, sizeof *g);
+	struct smm_net *net = NULL;
+
+	if (!g || loops < 1 || loops > SMM_PORTS_MAX)
+		goto fail;
+	g->n = loops;
+	for (unsigned i = 0; i < loops; i++)
+		if (!(g->loops[i] = loop_new(g, i, base, cfg, requests, replies, notify_fd)))
+			goto fail;
+	net = g->loops[0];
+	net->listener = evconnlistener_new(base, accept_cb, net, LEV_OPT_CLOSE_ON_FREE, 0,
+					   listen_fd);
+	if (net->listener)
+		listen_fd = -1;
+	net->accept_retry_ev = evtimer_new(base, accept_retry_cb, net);
+	if (!net->listener || !net->accept_retry_ev || start_threads(g) < 0)
+		goto fail;
+	evconnlistener_set_error_cb(net->listener, accept_error_cb);
+	return net;
+fail:
+	snprintf(err, errlen, "cannot set up the event loops");
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (!g || !g->loops[0]) {
+		free(g);
+		return NULL;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->loops[i]) {
+			g->n = i;
+			break;
+		}
+	smm_net_join(g->loops[0]);
+	smm_net_destroy(g->loops[0]);
+	return NULL;
+}
+
+/* drain stops reading on every connection of this loop and ends the
+ * loop once they owe nothing (or drain_timeout passes). */
+static void drain(struct smm_net *net)
+{
+	struct conn *c, *next;
+	struct timeval tv = { .tv_sec = net->cfg.drain_timeout };
+
+	if (net->draining)
+		return;
+	net->draining = 1;
+	for (c = LIST_FIRST(&net->conns); c; c = next) {
+		next = LIST_NEXT(c, all);
+		if (!c->bev)
+			continue;
+		conn_pause(c, PAUSE_DRAIN);
+		conn_maybe_close(c);
+	}
+	event_add(net->drain_ev, &tv);
+	check_drained(net);
+}
+
+/* ask_drain tells another loop to drain, waking it. */
+static void ask_drain(struct smm_net *loop)
+{
+	__atomic_store_n(&loop->drain_asked, 1, __ATOMIC_RELEASE);
+	wake(loop->port.notify_fd);
+}
+
+void smm_net_shutdown(struct smm_net *net)
+{
+	struct group *g = net->group;
+
+	if (net->draining)
+		return;
+	/* No handover after this, so each loop finds every one before it
+	 * sees the request to drain. */
+	if (net->listener) {
+		evconnlistener_free(net->listener);
+		net->listener = NULL;
+	}
+	for (size_t i = 1; i < g->n; i++)
+		ask_drain(g->loops[i]);
+	drain(net);
+}
+
+void smm_net_join(struct smm_net *net)
+{
+	struct group *g = net->group;
+
+	for (size_t i = 1; g && i < g->n; i++) {
+		struct smm_net *loop = g->loops[i];
+		if (!loop->thread_started)
+			continue;
+		ask_drain(loop);
+		pthread_join(loop->thread, NULL);
+		loop->thread_started = 0;
+	}
+}
+
+void smm_net_destroy(struct smm_net *net)
+{
+	struct group *g;
+
+	if (!net)
+		return;
+	g = net->group;
+	for (size_t i = 1; i < g->n; i++)
+		loop_free(g->loops[i]);
+	loop_free(net);
+	free(g);
 }
 
 void smm_net_stats(const struct smm_net *net, struct smm_stats *st)
@@ -1000,7 +1275,11 @@ int smm_net_draining(const struct smm_net *net)
 	return net->draining;
 }
 
-const struct smm_metrics *smm_net_metrics(const struct smm_net *net)
+void smm_net_metrics(const struct smm_net *net, struct smm_metrics *m)
 {
-	return &net->metrics;
+	const struct group *g = net->group;
+
+	memset(m, 0, sizeof *m);
+	for (size_t i = 0; i < g->n; i++)
+		smm_metrics_add(m, &g->loops[i]->metrics);
 }

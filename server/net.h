@@ -1,7 +1,9 @@
 /* net.h — the event-loop side of the server: accepts connections, cuts
  * input into lines, parses them, hands jobs to the allocator thread in
- * batches and writes replies back in request order. Every function here
- * runs on the event-loop thread only. */
+ * batches and writes replies back in request order. With several event
+ * loops (--io-threads) the first is the caller's (the main loop) and the
+ * others run on threads of their own; every function here is called on
+ * the main loop's thread only. */
 #ifndef SMM_NET_H
 #define SMM_NET_H
 
@@ -18,7 +20,8 @@ struct smm_metrics;
 struct smm_net_config {
 	size_t max_line;     /* bytes a line may hold before its "\n" */
 	size_t max_conns;    /* live connections; 0: no limit */
-	size_t queue_depth;  /* jobs in flight to the allocator before reading stops */
+	size_t queue_depth;  /* jobs in flight to the allocator before reading stops;
+			      * each loop gets an equal share (at least 1) */
 	size_t max_output;   /* unread reply bytes on one connection before reading stops */
 	uint64_t memory_size; /* arena size, to estimate how large a dump reply will be */
 	int idle_timeout;    /* seconds without input before closing; 0: never */
@@ -33,31 +36,41 @@ struct smm_net_config {
 struct smm_net; /* opaque */
 
 /* smm_net_new serves listen_fd (listening, non-blocking; net owns it from
- * now on, even on failure) on base. Jobs go to requests; answered jobs come
- * back on replies, announced by the eventfd notify_fd. cfg is copied;
- * cfg->admin_token and cfg->log must outlive net. Returns NULL with a
- * reason in err on failure. */
+ * now on, even on failure) with loops event loops (1 .. SMM_PORTS_MAX):
+ * the main loop on base, the others each on a thread started here. Jobs go
+ * to requests; the main loop's answered jobs come back on replies,
+ * announced by the eventfd notify_fd, the other loops' through their own
+ * (job.h's port). cfg is copied; cfg->admin_token and cfg->log must
+ * outlive net. Returns NULL with a reason in err on failure. */
 struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
-			    const struct smm_net_config *cfg, struct smm_queue *requests,
-			    struct smm_queue *replies, int notify_fd, char *err, size_t errlen);
+			    const struct smm_net_config *cfg, size_t loops,
+			    struct smm_queue *requests, struct smm_queue *replies,
+			    int notify_fd, char *err, size_t errlen);
 
-/* smm_net_shutdown stops accepting and reading, and ends the event loop
- * once every owed reply is written (or drain_timeout passes). */
+/* smm_net_shutdown stops accepting and reading, and ends each event loop
+ * once every reply it owes is written (or drain_timeout passes). */
 void smm_net_shutdown(struct smm_net *net);
 
+/* smm_net_join asks the other loops to drain (as smm_net_shutdown) and
+ * waits for their threads to end. Call once the main loop has ended and
+ * before the allocator thread is stopped: their owed replies come from it. */
+void smm_net_join(struct smm_net *net);
+
 /* smm_net_destroy closes every connection and frees net and every job it
- * still holds, including those left on replies. Call after the allocator
- * thread has ended. */
+ * still holds, including those left on the reply queues. Call after
+ * smm_net_join and after the allocator thread has ended. */
 void smm_net_destroy(struct smm_net *net);
 
-/* smm_net_stats fills the event loop's part of a stats reply in *st
- * (connections, queue, limits, requests per op and errors per code). */
+/* smm_net_stats fills the event loops' part of a stats reply in *st
+ * (connections, queue, limits, requests per op and errors per code),
+ * summed over every loop. */
 void smm_net_stats(const struct smm_net *net, struct smm_stats *st);
 
 /* smm_net_draining returns 1 once shutdown has begun, else 0. */
 int smm_net_draining(const struct smm_net *net);
 
-/* smm_net_metrics returns net's request metrics, owned by net. */
-const struct smm_metrics *smm_net_metrics(const struct smm_net *net);
+/* smm_net_metrics fills *m with the request metrics summed over every
+ * loop. */
+void smm_net_metrics(const struct smm_net *net, struct smm_metrics *m);
 
 #endif

@@ -9,6 +9,7 @@ smm_unit_test(test_queue unit/test_queue.c LIBS smm_serverlib)
 
 smm_e2e_test(e2e_protocol test_protocol.py)
 smm_e2e_test(e2e_limits test_limits.py)
+smm_e2e_test(e2e_io_threads test_io_threads.py)
 smm_e2e_test(e2e_server_cli test_server_cli.py)
 smm_e2e_test(e2e_protocol_doc test_protocol_doc.py)
 smm_e2e_test(e2e_policies test_policies.py)

@@ -122,11 +122,17 @@ class FaultTest(ServerTest):
         self.assertNotIn("runtime error:", log)
 
     def quiesce(self, conn):
-        """Wait until conn is the only connection and no job is in flight."""
+        """Wait until conn is the only connection and no job is in flight;
+        return a stats taken after that."""
         def idle():
             s = conn.call({"op": "stats"})
             return s if s["connections"] == 1 and s["queue_depth"] == 0 else None
-        return poll("server back to one idle connection", idle)
+        poll("server back to one idle connection", idle)
+        # A stats reply's allocator part is taken when the allocator runs
+        # it and its loop part when the loop writes it: another loop's job
+        # (or, on one loop, one of the same batch) can finish in between.
+        # Every other job ended before the idle reply, so this one sees all.
+        return conn.call({"op": "stats"})
 
     def fds_with(self, conn):
         """The server's descriptor count once conn is surely accepted."""

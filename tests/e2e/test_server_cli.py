@@ -18,7 +18,7 @@ class Cli(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         for flag in ("--host", "--port", "--memory", "--policy", "--filler", "--align",
                      "--admin-token-file", "--max-line", "--max-conns", "--queue-depth",
-                     "--max-output", "--idle-timeout", "--log-level", "--log-format",
+                     "--io-threads", "--max-output", "--idle-timeout", "--log-level", "--log-format",
                      "--version"):
             self.assertIn(flag, p.stdout)
         self.assertIn("SMM_MEMORY", p.stdout)
@@ -47,6 +47,8 @@ class Cli(unittest.TestCase):
             (["--filler", " "], "--filler: invalid value ' '"),
             (["--log-level", "loud"], "--log-level: invalid value 'loud'"),
             (["--queue-depth", "0"], "--queue-depth must be at least 1"),
+            (["--io-threads", "0"], "--io-threads must be from 1 to 64"),
+            (["--io-threads", "65"], "--io-threads must be from 1 to 64"),
             (["stray"], "unexpected argument 'stray'"),
         ]
         for args, text in cases:
