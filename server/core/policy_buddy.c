@@ -109,6 +109,24 @@ static struct smm_policy *buddy_create(uint64_t size, uint64_t align)
 	return p;
 }
 
+/* take_spares takes n fresh records (with map room) into spare[] for the
+ * halves a split leaves, all before anything moves; or none, returning -1,
+ * when memory ran out. */
+static int take_spares(struct smm_policy *p, unsigned n, uint32_t *spare)
+{
+	if (smm_spans_room(&p->free, n) < 0)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		spare[i] = smm_spans_get(&p->free);
+		if (spare[i] == NIL) {
+			while (i-- > 0)
+				smm_spans_put(&p->free, spare[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* grant_order returns the order of the block granted for size, or ORDERS
  * when no power of two can hold it. */
 static unsigned grant_order(const struct smm_policy *p, uint64_t size)
@@ -130,17 +148,8 @@ static int buddy_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint
 	if (fits == 0)
 		return -1;
 	j = (unsigned)__builtin_ctzll(fits);
-	/* Splitting needs j - k new records, reserved before anything moves. */
-	if (smm_spans_room(&p->free, j - k) < 0)
+	if (take_spares(p, j - k, spare) < 0)
 		return -1;
-	for (unsigned i = 0; i < j - k; i++) {
-		spare[i] = smm_spans_get(&p->free);
-		if (spare[i] == NIL) {
-			while (i-- > 0)
-				smm_spans_put(&p->free, spare[i]);
-			return -1;
-		}
-	}
 	x = p->heads[j];
 	a = at(p, x)->addr;
 	left = smm_spans_ending(&p->free, a) != NIL;
@@ -181,16 +190,8 @@ static int buddy_claim(struct smm_policy *p, uint64_t addr, uint64_t size, uint6
 
 	(void)hole;
 	if (k >= ORDERS || (addr & ((1ull << k) - 1)) || (x = holder(p, addr, k, &j)) == NIL ||
-	    smm_spans_room(&p->free, j - k) < 0)
+	    take_spares(p, j - k, spare) < 0)
 		return -1;
-	for (unsigned i = 0; i < j - k; i++) {
-		spare[i] = smm_spans_get(&p->free);
-		if (spare[i] == NIL) {
-			while (i-- > 0)
-				smm_spans_put(&p->free, spare[i]);
-			return -1;
-		}
-	}
 	b = at(p, x)->addr;
 	pull(p, x);
 	smm_spans_put(&p->free, x);

@@ -183,6 +183,20 @@ static struct smm_policy *tlsf_create(uint64_t size, uint64_t align)
 	return p;
 }
 
+/* split_record returns a fresh span with map room for it, for a carve
+ * that leaves free space on both sides, or NIL (nothing taken) when memory
+ * ran out. */
+static uint32_t split_record(struct smm_policy *p)
+{
+	uint32_t y = smm_spans_get(&p->free);
+
+	if (y != NIL && smm_spans_room(&p->free, 1) < 0) {
+		smm_spans_put(&p->free, y);
+		y = NIL;
+	}
+	return y;
+}
+
 /* carve takes [a, a+size) out of free span x (off its list), keeping x
  * for the padding below a or else the rest above, and y (a fresh span
  * with map room, or NIL when not both remain) for the rest. */
@@ -217,15 +231,8 @@ static int tlsf_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint6
 		return -1;
 	n = at(p, x);
 	a = (n->addr + p->align - 1) & ~(p->align - 1);
-	if (a > n->addr && a + size < n->addr + n->size) {
-		y = smm_spans_get(&p->free);
-		if (y == NIL)
-			return -1;
-		if (smm_spans_room(&p->free, 1) < 0) {
-			smm_spans_put(&p->free, y);
-			return -1;
-		}
-	}
+	if (a > n->addr && a + size < n->addr + n->size && (y = split_record(p)) == NIL)
+		return -1;
 	list_del(p, x);
 	carve(p, x, y, a, size);
 	*addr = a;
@@ -247,15 +254,8 @@ static int tlsf_claim(struct smm_policy *p, uint64_t addr, uint64_t size, uint64
 	end = start + at(p, x)->size;
 	if (addr < start || addr >= end || size > end - addr)
 		return -1;
-	if (addr > start && addr + size < end) {
-		y = smm_spans_get(&p->free);
-		if (y == NIL)
-			return -1;
-		if (smm_spans_room(&p->free, 1) < 0) {
-			smm_spans_put(&p->free, y);
-			return -1;
-		}
-	}
+	if (addr > start && addr + size < end && (y = split_record(p)) == NIL)
+		return -1;
 	list_del(p, x);
 	carve(p, x, y, addr, size);
 	*granted = size;
