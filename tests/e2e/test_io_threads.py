@@ -3,24 +3,13 @@ loops in turn, pipelined replies stay in order on each, and what is global
 stays global: --max-conns, the stats counters, connection ids, idle
 timeouts, connection-scoped blocks and the drain at SIGTERM."""
 import re
-import time
 import unittest
 
-from harness import Server, ServerTest, TIMEOUT
+from harness import Server, ServerTest
 from test_http import get, http_port, parse_metrics
+from test_limits import wait_for
 
 OPENED = r"connection (\d+) opened on loop (\d+)"
-
-
-def wait_for(pred, what, timeout=TIMEOUT):
-    """Poll pred() until it returns a true value; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def opened(server, count):
