@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from harness import CLIENT, TIMEOUT, Server
@@ -57,7 +58,11 @@ class WebDriver:
                 self.proc.kill()
                 raise AssertionError("chromedriver did not start")
             time.sleep(0.05)  # polling a process we cannot wait on otherwise
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        # --disable-dev-shm-usage: where /dev/shm is not a tmpfs (a chroot
+        # such as fresh-debian.sh's, a small container) the browser's
+        # processes cannot share memory there and it exits at start.
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync",
                 "--user-data-dir=" + profile, "--window-size=1120,540"]
@@ -71,8 +76,12 @@ class WebDriver:
         req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
                                      method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=4 * TIMEOUT) as r:
-            return json.loads(r.read())["value"]
+        try:
+            with urllib.request.urlopen(req, timeout=4 * TIMEOUT) as r:
+                return json.loads(r.read())["value"]
+        except urllib.error.HTTPError as e:
+            # chromedriver says why (the browser would not start, say) in the body.
+            raise AssertionError("%s %s: %s %s" % (method, path, e.code, e.read()[:2000])) from e
 
     def go(self, url):
         self.call("POST", "/session/%s/url" % self.session, {"url": url})
