@@ -714,7 +714,7 @@ static ssize_t take_lines(struct conn *c, const char *p, size_t n)
 	size_t used = 0, max = net->cfg.max_line;
 
 	while (!c->paused) {
-		const char *line = p + used, *nl;
+		const char *line, *nl;
 		size_t len;
 		if (net->inflight >= net->cfg.queue_depth) {
 			conn_pause(c, PAUSE_QUEUE);
@@ -725,7 +725,10 @@ static ssize_t take_lines(struct conn *c, const char *p, size_t n)
 			conn_pause(c, PAUSE_OUTPUT);
 			break;
 		}
-		nl = used < n ? memchr(line, '\n', n - used) : NULL;
+		if (used == n)
+			break; /* p may be NULL when n is 0 */
+		line = p + used;
+		nl = memchr(line, '\n', n - used);
 		len = nl ? (size_t)(nl - line) : n - used;
 		if (!nl) {
 			/* A line longer than the limit is answered as soon as
