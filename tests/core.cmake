@@ -6,6 +6,7 @@ smm_unit_test(test_arena unit/test_arena.c LIBS smm_core)
 smm_unit_test(test_exec unit/test_exec.c LIBS smm_core)
 smm_unit_test(test_map unit/test_map.c LIBS smm_core)
 smm_unit_test(test_queue unit/test_queue.c LIBS smm_serverlib)
+smm_unit_test(test_port unit/test_port.c LIBS smm_serverlib)
 
 smm_e2e_test(e2e_protocol test_protocol.py)
 smm_e2e_test(e2e_limits test_limits.py)
