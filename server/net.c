@@ -157,6 +157,7 @@ struct smm_net {
 	unsigned long long next_id;
 	int draining;
 	int destroying;            /* the allocator has stopped: queue nothing */
+	uint64_t now_ns;           /* the round's clock (round_ns); 0: not read yet */
 	char *rbuf;                /* READ_CHUNK bytes: each read lands here */
 	struct smm_buf wbuf;       /* one connection's replies of a round */
 	struct timespec started;
@@ -244,6 +245,18 @@ static void job_put(struct smm_net *net, struct smm_job *j)
 		return;
 	}
 	smm_qlist_append(&net->spare, &j->node);
+}
+
+/* round_ns is the clock for the metrics' latencies, read once per half
+ * round (the reads, then the replies) rather than twice per request: at
+ * P=16 the two clock reads per request were 5% of the loop's time. A
+ * latency is thus measured from the first read of the round, an over-
+ * estimate by at most the round's length, as Redis's cached clock. */
+static uint64_t round_ns(struct smm_net *net)
+{
+	if (!net->now_ns)
+		net->now_ns = smm_metrics_now_ns();
+	return net->now_ns;
 }
 
 static void conn_free(struct conn *c)
@@ -429,7 +442,7 @@ static int format_reply(struct smm_net *net, struct smm_job *j, struct smm_buf *
 
 	if (j->req.op == SMM_OP_STATS && j->rep.err == SMM_ERR_NONE)
 		fill_loop_stats(net, &j->rep.stats);
-	smm_metrics_reply(&net->metrics, j->mop, j->rep.err, smm_metrics_now_ns() - j->read_ns);
+	smm_metrics_reply(&net->metrics, j->mop, j->rep.err, round_ns(net) - j->read_ns);
 	smm_buf_reserve(b, smm_reply_bound(j->req.op, j->req.tag_len, &j->rep));
 	smm_reply_format(j->req.op, j->req.tag, j->req.tag_len, &j->rep, b);
 	if (!b->oom)
@@ -658,7 +671,7 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 	if (!j)
 		return -1;
 	smm_counter_add(&net->requests_total, 1);
-	j->read_ns = smm_metrics_now_ns();
+	j->read_ns = round_ns(net);
 	j->mop = SMM_METRICS_INVALID;
 	if (smm_request_parse(line, len, &j->req, &j->rep) == 0)
 		smm_counter_add(&net->metrics.by_op[j->mop = (int)j->req.op], 1);
@@ -694,7 +707,7 @@ static int answer_too_large(struct conn *c)
 		return -1;
 	smm_counter_add(&c->net->requests_total, 1);
 	smm_counter_add(&c->net->too_large, 1);
-	j->read_ns = smm_metrics_now_ns();
+	j->read_ns = round_ns(c->net);
 	j->mop = SMM_METRICS_INVALID;
 	snprintf(msg, sizeof msg, "line longer than the server's limit of %zu bytes",
 		 c->net->cfg.max_line);
@@ -1245,7 +1258,9 @@ int smm_net_run(struct smm_net *net)
 			return -1;
 		if (rc == 1 || event_base_got_exit(net->base) || event_base_got_break(net->base))
 			return 0;
+		net->now_ns = 0;
 		before_sleep(net);
+		net->now_ns = 0;
 	}
 }
 
