@@ -1,12 +1,24 @@
 /* request.c — parse and validate request lines; format them for clients.
  *
- * A line is pre-scanned (NUL bytes, UTF-8, nesting depth) before cJSON sees
- * it, so the parser never recurses past SMM_PROTO_MAX_DEPTH and never sees
- * bytes JSON forbids. */
+ * Every request the server reads goes through smm_request_parse, so it is
+ * a scanner written for the request's shape instead of a general JSON
+ * parser (issue 12: cJSON built a tree through malloc for each line and
+ * cost 250-660 ns of the event loop's time per request). One pass over the
+ * line checks that it is one RFC 8259 JSON object and notes where the
+ * value of each member we know lies; the readers below then decode only
+ * those values. Other members, and "tag", which may be any value, are
+ * checked and skipped. Nesting is counted in a bit stack, not recursed, so
+ * no line can drive the scanner deep; nothing is allocated. Numbers are
+ * read exactly from their digits: no strtod, no locale.
+ *
+ * Inside a tag's value the scanner takes raw control bytes as the old
+ * cJSON parser did (as white space, or as string bytes), so that get_tag
+ * refuses them with its own message; anywhere else they are bad JSON.
+ * When a line is not JSON, the old pre-scan runs on it (error path only),
+ * so the reply names NUL bytes, bad UTF-8, short \u escapes and deep
+ * nesting as before. */
 #include "request.h"
 
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,12 +35,34 @@ enum field {
 	F_BLOCKS, F_TOKEN, F_TAG, F_TTL, F_SCOPE, F_CELLS, F_COUNT
 };
 
-/* The request object's known fields, found in one pass over its members,
- * so each reader below looks its field up without comparing names. */
-struct fields {
-	const cJSON *v[F_COUNT]; /* first member of that name, or NULL */
-	const char *duplicate;   /* first known name met twice, or NULL */
+/* What a JSON value is; K_NONE marks a field the line did not give. */
+enum kind { K_NONE, K_STRING, K_NUMBER, K_TRUE, K_FALSE, K_NULL, K_OBJECT, K_ARRAY };
+
+/* One member's value as the scanner found it: its raw bytes in the line
+ * (a string's with its quotes). */
+struct val {
+	const char *p;
+	size_t n;
+	enum kind kind;
+	bool esc; /* a string holding a backslash: decode before reading */
 };
+
+/* The request object's known fields, found in the one pass. */
+struct fields {
+	struct val v[F_COUNT]; /* first member of that name */
+	const char *duplicate; /* first known name met twice, or NULL */
+};
+
+/* The scanner's position in the line. */
+struct scan {
+	const unsigned char *s;
+	size_t i, n;
+	bool lax; /* in a tag's value: control bytes are taken as cJSON took them */
+	bool esc; /* the last string scanned held a backslash */
+};
+
+/* Why a line was refused before its fields were read. */
+enum shape { NOT_JSON = -1, NOT_OBJECT = -2 };
 
 /* utf8_len returns the length of the valid UTF-8 sequence at s[0..n), or
  * 0 when it is not one (overlong forms and surrogates are invalid). */
@@ -60,18 +94,29 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* hex4 says whether s[0..n) starts with four hex digits. */
-static int hex4(const unsigned char *s, size_t n)
+/* hex4 returns the value of the four hex digits at s[0..n), or -1 when
+ * s does not start with four. */
+static long hex4(const unsigned char *s, size_t n)
 {
+	long v = 0;
+
 	if (n < 4)
-		return 0;
-	for (int k = 0; k < 4; k++)
-		if (!((s[k] >= '0' && s[k] <= '9') || ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'f')))
-			return 0;
-	return 1;
+		return -1;
+	for (int k = 0; k < 4; k++) {
+		unsigned char c = s[k], l = c | 0x20;
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (c - '0');
+		else if (l >= 'a' && l <= 'f')
+			v = v << 4 | (l - 'a' + 10);
+		else
+			return -1;
+	}
+	return v;
 }
 
-/* prescan checks what cJSON does not: no NUL, valid UTF-8, bounded depth. */
+/* prescan was the check that ran before cJSON: no NUL, valid UTF-8,
+ * bounded depth. It now runs only on a line the scanner refused, to tell
+ * which of these (if any) is why, in the words the replies always used. */
 static int prescan(const char *line, size_t len, struct smm_reply *err)
 {
 	const unsigned char *s = (const unsigned char *)line;
@@ -84,11 +129,9 @@ static int prescan(const char *line, size_t len, struct smm_reply *err)
 		if (n == 0)
 			return smm_reply_fail(err, SMM_ERR_BAD_JSON, "invalid UTF-8 in request");
 		if (in_string) {
-			/* An escaped NUL would cut the decoded string short; so would
-			 * a \u without four hex digits, which cJSON decodes as NUL. */
 			if (s[i] == '\\' && len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
 				return smm_reply_fail(err, SMM_ERR_BAD_JSON, "NUL byte in request");
-			if (s[i] == '\\' && i + 1 < len && s[i + 1] == 'u' && !hex4(s + i + 2, len - i - 2))
+			if (s[i] == '\\' && i + 1 < len && s[i + 1] == 'u' && hex4(s + i + 2, len - i - 2) < 0)
 				return smm_reply_fail(err, SMM_ERR_BAD_JSON,
 						      "\\u must be followed by four hex digits");
 			if (s[i] == '\\')
@@ -108,9 +151,302 @@ static int prescan(const char *line, size_t len, struct smm_reply *err)
 	return 0;
 }
 
-/* field_of returns the field named name, or F_COUNT for an unknown one.
- * The first letter picks at most three candidates to compare. */
-static enum field field_of(const char *name)
+static int peek(const struct scan *sc)
+{
+	return sc->i < sc->n ? sc->s[sc->i] : -1;
+}
+
+/* skip_ws skips JSON white space; in a tag, every control byte but NUL. */
+static void skip_ws(struct scan *sc)
+{
+	for (; sc->i < sc->n; sc->i++) {
+		unsigned char c = sc->s[sc->i];
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && !(sc->lax && c && c < ' '))
+			return;
+	}
+}
+
+/* scan_escape checks the escape at s[i] (a backslash) and moves past it.
+ * A \u escape must not be NUL (it would cut the decoded string short) and
+ * a surrogate must come as a pair, high then low. */
+static int scan_escape(struct scan *sc)
+{
+	const unsigned char *s = sc->s;
+	long cp, low;
+
+	if (sc->i + 1 >= sc->n || s[sc->i + 1] == 0)
+		return -1;
+	if (s[sc->i + 1] != 'u') {
+		sc->i += 2;
+		return strchr("\"\\/bfnrt", s[sc->i - 1]) ? 0 : -1;
+	}
+	cp = hex4(s + sc->i + 2, sc->n - sc->i - 2);
+	sc->i += 6;
+	if (cp <= 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+		return -1;
+	if (cp < 0xd800 || cp > 0xdbff)
+		return 0;
+	if (sc->i + 1 >= sc->n || s[sc->i] != '\\' || s[sc->i + 1] != 'u')
+		return -1;
+	low = hex4(s + sc->i + 2, sc->n - sc->i - 2);
+	sc->i += 6;
+	return low >= 0xdc00 && low <= 0xdfff ? 0 : -1;
+}
+
+/* scan_string checks the string literal at s[i] and moves past it. */
+static int scan_string(struct scan *sc)
+{
+	sc->esc = false;
+	for (sc->i++; sc->i < sc->n;) {
+		unsigned char c = sc->s[sc->i];
+		size_t k;
+		if (c == '"') {
+			sc->i++;
+			return 0;
+		}
+		if (c == '\\') {
+			sc->esc = true;
+			if (scan_escape(sc) < 0)
+				return -1;
+			continue;
+		}
+		if (c < ' ' && (c == 0 || !sc->lax))
+			return -1;
+		k = c < 0x80 ? 1 : utf8_len(sc->s + sc->i, sc->n - sc->i);
+		if (k == 0)
+			return -1;
+		sc->i += k;
+	}
+	return -1;
+}
+
+/* digits skips decimal digits and returns how many there were. */
+static size_t digits(struct scan *sc)
+{
+	size_t from = sc->i;
+
+	while (sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+		sc->i++;
+	return sc->i - from;
+}
+
+/* scan_number checks RFC 8259's number grammar: no leading zeros, no
+ * bare ".", no "+" in front (cJSON took all three). */
+static int scan_number(struct scan *sc)
+{
+	if (peek(sc) == '-')
+		sc->i++;
+	if (peek(sc) == '0')
+		sc->i++;
+	else if (digits(sc) == 0)
+		return -1;
+	if (peek(sc) == '.') {
+		sc->i++;
+		if (digits(sc) == 0)
+			return -1;
+	}
+	if (peek(sc) == 'e' || peek(sc) == 'E') {
+		sc->i++;
+		if (peek(sc) == '+' || peek(sc) == '-')
+			sc->i++;
+		if (digits(sc) == 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int scan_word(struct scan *sc, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (sc->n - sc->i < n || memcmp(sc->s + sc->i, word, n) != 0)
+		return -1;
+	sc->i += n;
+	return 0;
+}
+
+static enum kind kind_of(int c)
+{
+	switch (c) {
+	case '"': return K_STRING;
+	case 't': return K_TRUE;
+	case 'f': return K_FALSE;
+	case 'n': return K_NULL;
+	case '{': return K_OBJECT;
+	case '[': return K_ARRAY;
+	default: return K_NUMBER;
+	}
+}
+
+/* scan_scalar checks the string, number or literal at s[i]; 0 or -1. */
+static int scan_scalar(struct scan *sc)
+{
+	switch (kind_of(peek(sc))) {
+	case K_STRING: return scan_string(sc);
+	case K_TRUE: return scan_word(sc, "true");
+	case K_FALSE: return scan_word(sc, "false");
+	case K_NULL: return scan_word(sc, "null");
+	default: return scan_number(sc);
+	}
+}
+
+/* scan_name checks a member's name and the ":" after it, and moves to
+ * the start of its value. */
+static int scan_name(struct scan *sc)
+{
+	if (peek(sc) != '"' || scan_string(sc) < 0)
+		return -1;
+	skip_ws(sc);
+	if (peek(sc) != ':')
+		return -1;
+	sc->i++;
+	skip_ws(sc);
+	return 0;
+}
+
+/* The containers open around the value scan_value is in: bit k of
+ * objects says whether level k from the innermost is an object. */
+struct nest {
+	uint64_t objects;
+	int level, depth; /* depth: levels open around the whole value */
+};
+
+/* open_container enters the object or array at s[i]. Returns 1 when a
+ * value follows inside it, 0 when it was empty (a whole value), -1. */
+static int open_container(struct scan *sc, struct nest *st)
+{
+	bool obj = peek(sc) == '{';
+
+	if (st->depth + st->level >= SMM_PROTO_MAX_DEPTH)
+		return -1;
+	st->objects = st->objects << 1 | obj;
+	st->level++;
+	sc->i++;
+	skip_ws(sc);
+	if (peek(sc) == (obj ? '}' : ']')) {
+		sc->i++;
+		st->level--;
+		st->objects >>= 1;
+		return 0;
+	}
+	return obj && scan_name(sc) < 0 ? -1 : 1;
+}
+
+/* after_value moves past what follows a whole value: the containers it
+ * closes, then a "," (and the next member's name). Returns 1 when another
+ * value follows, 0 when the outermost value is done, -1. */
+static int after_value(struct scan *sc, struct nest *st)
+{
+	while (st->level > 0) {
+		bool obj = st->objects & 1;
+		skip_ws(sc);
+		if (peek(sc) == ',') {
+			sc->i++;
+			skip_ws(sc);
+			return obj && scan_name(sc) < 0 ? -1 : 1;
+		}
+		if (peek(sc) != (obj ? '}' : ']'))
+			return -1;
+		sc->i++;
+		st->level--;
+		st->objects >>= 1;
+	}
+	return 0;
+}
+
+/* scan_value checks the value at s[i], containers and all, and moves
+ * past it. depth containers are open around it. */
+static int scan_value(struct scan *sc, int depth)
+{
+	struct nest st = { 0, 0, depth };
+
+	for (;;) {
+		int c = peek(sc);
+		int r = c == '{' || c == '[' ? open_container(sc, &st) : scan_scalar(sc);
+		if (r == 0)
+			r = after_value(sc, &st);
+		if (r <= 0)
+			return r;
+	}
+}
+
+/* hex_char returns the UTF-8 bytes of code point cp in out; their count. */
+static size_t utf8_put(uint32_t cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* unescape decodes the escape at *s (one the scanner checked) into out,
+ * moves *s past it and returns the bytes written. */
+static size_t unescape(const unsigned char **s, char out[4])
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const unsigned char *p = *s;
+	uint32_t cp;
+
+	if (p[1] != 'u') {
+		*s = p + 2;
+		out[0] = to[strchr(from, p[1]) - from];
+		return 1;
+	}
+	cp = (uint32_t)hex4(p + 2, 4);
+	*s = p + 6;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)hex4(p + 8, 4) - 0xdc00);
+		*s = p + 12;
+	}
+	return utf8_put(cp, out);
+}
+
+/* decode copies the text of string value v, quotes off and escapes
+ * decoded, to out[0..cap). Returns its whole decoded length, which may
+ * exceed cap: out then holds its first cap bytes. */
+static size_t decode(const struct val *v, char *out, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)v->p + 1, *end = s + v->n - 2;
+	size_t len = 0;
+
+	if (!v->esc) {
+		len = v->n - 2;
+		memcpy(out, s, len < cap ? len : cap);
+		return len;
+	}
+	while (s < end) {
+		char c[4];
+		size_t k = 1;
+		if (*s == '\\')
+			k = unescape(&s, c);
+		else
+			c[0] = (char)*s++;
+		for (size_t j = 0; j < k; j++, len++)
+			if (len < cap)
+				out[len] = c[j];
+	}
+	return len;
+}
+
+/* field_of returns the field named name[0..len), or F_COUNT for an
+ * unknown one. The first letter picks at most three candidates. */
+static enum field field_of(const char *name, size_t len)
 {
 	static const enum field by_letter[][3] = {
 		['a' - 'a'] = { F_ADDR, F_COUNT, F_COUNT }, ['b' - 'a'] = { F_BLOCKS, F_COUNT, F_COUNT },
@@ -119,31 +455,113 @@ static enum field field_of(const char *name)
 		['o' - 'a'] = { F_OP, F_OFFSET, F_COUNT },  ['s' - 'a'] = { F_SIZE, F_SCOPE, F_COUNT },
 		['t' - 'a'] = { F_TOKEN, F_TAG, F_TTL },
 	};
-	unsigned first = (unsigned char)name[0] - 'a';
+	unsigned first = len ? (unsigned)(unsigned char)name[0] - 'a' : ~0u;
 
 	if (first >= sizeof by_letter / sizeof by_letter[0])
 		return F_COUNT;
 	for (int i = 0; i < 3; i++) {
 		enum field f = by_letter[first][i];
-		/* Unset letters are all zero (F_OP): the strcmp rules them out. */
-		if (f != F_COUNT && strcmp(name, known_fields[f]) == 0)
+		/* Unset letters are all zero (F_OP): the compare rules them out. */
+		if (f != F_COUNT && strlen(known_fields[f]) == len &&
+		    memcmp(name, known_fields[f], len) == 0)
 			return f;
 	}
 	return F_COUNT;
 }
 
-static void find_fields(const cJSON *obj, struct fields *f)
+/* Longest known field name, so a longer one is unknown unread. */
+#define NAME_MAX_LEN 6
+
+/* scan_member checks one member of the request object and notes its
+ * value in f if it is a known field (the first time only). */
+static int scan_member(struct scan *sc, struct fields *f)
 {
-	memset(f, 0, sizeof *f);
-	for (const cJSON *c = obj->child; c; c = c->next) {
-		enum field i = field_of(c->string);
-		if (i == F_COUNT)
-			continue;
-		if (f->v[i] && !f->duplicate)
-			f->duplicate = known_fields[i];
-		if (!f->v[i])
-			f->v[i] = c;
+	struct val name = { .p = (const char *)sc->s + sc->i, .kind = K_STRING };
+	char buf[NAME_MAX_LEN];
+	size_t start, len;
+	enum field k;
+
+	if (scan_name(sc) < 0)
+		return -1;
+	name.esc = sc->esc;
+	name.n = (size_t)((const char *)sc->s + sc->i - name.p);
+	while (name.p[name.n - 1] != '"') /* back over ':' and white space */
+		name.n--;
+	len = decode(&name, buf, sizeof buf);
+	k = len <= sizeof buf ? field_of(buf, len) : F_COUNT;
+	start = sc->i;
+	sc->lax = (k == F_TAG);
+	if (scan_value(sc, 1) < 0)
+		return -1;
+	sc->lax = false;
+	if (k == F_COUNT)
+		return 0;
+	if (f->v[k].kind != K_NONE) {
+		if (!f->duplicate)
+			f->duplicate = known_fields[k];
+		return 0;
 	}
+	f->v[k] = (struct val){ (const char *)sc->s + start, sc->i - start,
+				kind_of(sc->s[start]), sc->esc };
+	return 0;
+}
+
+/* scan_object checks the request object at s[i] and finds its fields. */
+static int scan_object(struct scan *sc, struct fields *f)
+{
+	sc->i++;
+	skip_ws(sc);
+	if (peek(sc) == '}') {
+		sc->i++;
+		return 0;
+	}
+	for (;;) {
+		if (scan_member(sc, f) < 0)
+			return -1;
+		skip_ws(sc);
+		if (peek(sc) == '}') {
+			sc->i++;
+			return 0;
+		}
+		if (peek(sc) != ',')
+			return -1;
+		sc->i++;
+		skip_ws(sc);
+	}
+}
+
+/* scan_line checks that line[0..len) is one JSON object (after an
+ * optional byte order mark, with white space around) and finds its
+ * fields. Returns 0, NOT_OBJECT for JSON that is no object, or NOT_JSON. */
+static int scan_line(const char *line, size_t len, struct fields *f)
+{
+	struct scan sc = { .s = (const unsigned char *)line, .n = len };
+	int shape = 0;
+
+	/* As before: a mark is skipped when a value could follow it. */
+	if (len >= 5 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+		sc.i = 3;
+	skip_ws(&sc);
+	if (peek(&sc) == '{') {
+		if (scan_object(&sc, f) < 0)
+			return NOT_JSON;
+	} else {
+		if (scan_value(&sc, 0) < 0)
+			return NOT_JSON;
+		shape = NOT_OBJECT;
+	}
+	skip_ws(&sc);
+	return sc.i == sc.n ? shape : NOT_JSON;
+}
+
+/* refuse_line answers a line scan_line refused: what the pre-scan finds,
+ * else whether it was JSON at all. */
+static int refuse_line(const char *line, size_t len, int shape, struct smm_reply *err)
+{
+	if (prescan(line, len, err) < 0)
+		return -1;
+	return smm_reply_fail(err, SMM_ERR_BAD_JSON, shape == NOT_OBJECT ?
+			      "request is not a JSON object" : "request is not valid JSON");
 }
 
 static int check_duplicates(const struct fields *f, struct smm_reply *err)
@@ -156,40 +574,97 @@ static int check_duplicates(const struct fields *f, struct smm_reply *err)
 	return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
 }
 
+static uint64_t digit_at(const char *ip, size_t il, const char *fp, size_t fl, size_t j)
+{
+	if (j < il)
+		return (uint64_t)(ip[j] - '0');
+	return j < il + fl ? (uint64_t)(fp[j - il] - '0') : 0;
+}
+
+/* exponent reads the digits of an exponent (sign first, if any) from
+ * s[0..end), saturating far beyond any exponent that matters. */
+static long long exponent(const char *s, const char *end)
+{
+	long long e = 0;
+	bool neg = (*s == '-');
+
+	for (s += (*s == '-' || *s == '+'); s < end; s++)
+		if (e < 1000000000)
+			e = e * 10 + (*s - '0');
+	return neg ? -e : e;
+}
+
+/* number_uint reads the JSON number s[0..n) (one the scanner checked)
+ * exactly. Returns 0 and its value when it is a whole number from 0 up
+ * (-0, 16.0 and 1.6e1 included; values past SMM_PROTO_MAX_INT come out
+ * as some larger value), or -1 when it has a fraction or is negative. */
+static int number_uint(const char *s, size_t n, uint64_t *out)
+{
+	size_t at = (*s == '-'), il = 0, fl = 0, j;
+	const char *ip = s + at, *fp;
+	long long point;
+	uint64_t v = 0;
+
+	while (at + il < n && ip[il] >= '0' && ip[il] <= '9')
+		il++;
+	at += il;
+	fp = s + at;
+	if (at < n && s[at] == '.') {
+		fp++;
+		while (at + 1 + fl < n && fp[fl] >= '0' && fp[fl] <= '9')
+			fl++;
+		at += 1 + fl;
+	}
+	/* The value is 0.DIGITS times 10^point, DIGITS = integer part then fraction. */
+	point = (long long)il + (at < n ? exponent(s + at + 1, s + n) : 0);
+	for (j = point > 0 ? (size_t)point : 0; j < il + fl; j++)
+		if (digit_at(ip, il, fp, fl, j) != 0)
+			return -1;
+	for (j = 0; (long long)j < point && v <= SMM_PROTO_MAX_INT; j++) {
+		if (j >= il + fl && v == 0)
+			break; /* only zeros remain: "0e999999999" */
+		v = v * 10 + digit_at(ip, il, fp, fl, j);
+	}
+	if (*s == '-' && v != 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* get_uint reads integer field field into *out. A missing optional field
  * leaves *out alone. The value must be integral and within [min, max]. */
 static int get_uint(const struct fields *f, enum field field, uint64_t min, uint64_t max,
 		    int required, uint64_t *out, struct smm_reply *err)
 {
 	const char *name = known_fields[field];
-	const cJSON *v = f->v[field];
+	const struct val *v = &f->v[field];
 	char msg[SMM_PROTO_MAX_MESSAGE];
-	double d;
+	uint64_t x = 0;
 
-	if (!v) {
+	if (v->kind == K_NONE) {
 		if (!required)
 			return 0;
 		snprintf(msg, sizeof msg, "missing field \"%s\"", name);
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
 	}
-	d = v->valuedouble;
-	if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d) ||
-	    d < (double)min || d > (double)max) {
+	if (v->kind != K_NUMBER || number_uint(v->p, v->n, &x) < 0 || x < min || x > max) {
 		snprintf(msg, sizeof msg, "\"%s\" must be an integer from %llu to %llu",
 			 name, (unsigned long long)min, (unsigned long long)max);
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
 	}
-	*out = (uint64_t)d;
+	*out = x;
 	return 0;
 }
 
 static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 {
-	const cJSON *v = f->v[F_KEY];
+	const struct val *v = &f->v[F_KEY];
+	char s[SMM_PROTO_KEY_HEX];
 
-	if (!v)
+	if (v->kind == K_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"key\"");
-	if (!cJSON_IsString(v) || smm_key_parse(v->valuestring, strlen(v->valuestring), key) < 0)
+	if (v->kind != K_STRING || decode(v, s, sizeof s) != sizeof s ||
+	    smm_key_parse(s, sizeof s, key) < 0)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "\"key\" must be a string of 16 hex digits");
 	return 0;
@@ -197,48 +672,47 @@ static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 
 static int get_char(const struct fields *f, char *out, struct smm_reply *err)
 {
-	const cJSON *v = f->v[F_CHAR];
-	const char *s;
+	const struct val *v = &f->v[F_CHAR];
+	char c = 0;
 
-	if (!v)
+	if (v->kind == K_NONE)
 		return 0;
-	s = cJSON_IsString(v) ? v->valuestring : NULL;
-	if (!s || strlen(s) != 1 || s[0] < 0x21 || s[0] > 0x7e)
+	if (v->kind != K_STRING || decode(v, &c, 1) != 1 || c < 0x21 || c > 0x7e)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "\"char\" must be one printable ASCII character other than space");
-	*out = s[0];
+	*out = c;
 	return 0;
 }
 
 static int get_token(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const cJSON *v = f->v[F_TOKEN];
+	const struct val *v = &f->v[F_TOKEN];
 	size_t n;
 
-	if (!v)
+	if (v->kind == K_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"token\"");
-	if (!cJSON_IsString(v))
+	if (v->kind != K_STRING)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"token\" must be a string");
-	n = strlen(v->valuestring);
+	n = decode(v, req->token, SMM_PROTO_MAX_TOKEN);
 	if (n > SMM_PROTO_MAX_TOKEN)
 		return smm_reply_fail(err, SMM_ERR_FORBIDDEN, NULL);
-	memcpy(req->token, v->valuestring, n + 1);
+	req->token[n] = '\0';
 	req->token_len = n;
 	return 0;
 }
 
 static int get_dump(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const cJSON *b = f->v[F_BLOCKS];
+	enum kind b = f->v[F_BLOCKS].kind;
 
 	if (get_uint(f, F_OFFSET, 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
 		return -1;
-	req->has_length = (f->v[F_LENGTH] != NULL);
+	req->has_length = (f->v[F_LENGTH].kind != K_NONE);
 	if (get_uint(f, F_LENGTH, 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
 		return -1;
-	if (b && !cJSON_IsBool(b))
+	if (b != K_NONE && b != K_TRUE && b != K_FALSE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"blocks\" must be true or false");
-	req->blocks = cJSON_IsTrue(b);
+	req->blocks = (b == K_TRUE);
 	return 0;
 }
 
@@ -254,13 +728,13 @@ static const struct { const char *name; enum smm_op op; } ops[] = {
 /* Longest op name echoed back in an unknown_op message; longer ones are cut. */
 #define ECHO_OP_MAX 24
 
-/* unknown_op names what came and lists what would have worked, so a typo
- * is fixed from the reply alone. */
-static int unknown_op(const char *name, struct smm_reply *err)
+/* unknown_op names what came (name[0..len), cut to ECHO_OP_MAX bytes)
+ * and lists what would have worked, so a typo is fixed from the reply. */
+static int unknown_op(const char *name, size_t len, struct smm_reply *err)
 {
 	char msg[SMM_PROTO_MAX_MESSAGE];
 	size_t n = (size_t)snprintf(msg, sizeof msg, "unknown op \"%.*s\"; valid ops:",
-				    ECHO_OP_MAX, name);
+				    (int)(len < ECHO_OP_MAX ? len : ECHO_OP_MAX), name);
 
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0] && n < sizeof msg; i++)
 		n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s", i ? "," : "", ops[i].name);
@@ -269,20 +743,23 @@ static int unknown_op(const char *name, struct smm_reply *err)
 
 static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
 {
-	const cJSON *v = f->v[F_OP];
+	const struct val *v = &f->v[F_OP];
+	char name[ECHO_OP_MAX];
+	size_t len;
 
-	if (!v)
+	if (v->kind == K_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"op\"");
-	if (!cJSON_IsString(v))
+	if (v->kind != K_STRING)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"op\" must be a string");
+	len = decode(v, name, sizeof name);
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-		if (strcmp(v->valuestring, ops[i].name) == 0) {
+		if (strlen(ops[i].name) == len && memcmp(name, ops[i].name, len) == 0) {
 			*op = ops[i].op;
-			*my_malloc = strcmp(v->valuestring, "my_malloc") == 0;
+			*my_malloc = (len == 9); /* "my_malloc", the only op of nine letters */
 			return 0;
 		}
 	}
-	return unknown_op(v->valuestring, err);
+	return unknown_op(name, len, err);
 }
 
 /* get_ttl reads "ttl_ms": from min (1 for malloc, 0 for renew: no lease)
@@ -290,21 +767,23 @@ static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, stru
 static int get_ttl(const struct fields *f, uint64_t min, int required, struct smm_request *req,
 		   struct smm_reply *err)
 {
-	req->has_ttl = (f->v[F_TTL] != NULL);
+	req->has_ttl = (f->v[F_TTL].kind != K_NONE);
 	return get_uint(f, F_TTL, min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
 }
 
 static int get_scope(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const cJSON *v = f->v[F_SCOPE];
+	const struct val *v = &f->v[F_SCOPE];
+	char s[sizeof "connection"];
+	size_t n;
 
-	if (!v)
+	if (v->kind == K_NONE)
 		return 0;
-	if (!cJSON_IsString(v) ||
-	    (strcmp(v->valuestring, "connection") && strcmp(v->valuestring, "server")))
+	n = v->kind == K_STRING ? decode(v, s, sizeof s) : 0;
+	req->conn_scope = (n == 10 && memcmp(s, "connection", 10) == 0);
+	if (!req->conn_scope && !(n == 6 && memcmp(s, "server", 6) == 0))
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "\"scope\" must be \"connection\" or \"server\"");
-	req->conn_scope = strcmp(v->valuestring, "connection") == 0;
 	return 0;
 }
 
@@ -325,13 +804,11 @@ static int get_malloc(const struct fields *f, struct smm_request *req, struct sm
  * free) when "token" is given instead. */
 static int get_free(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	int has_key = (f->v[F_KEY] != NULL);
-
 	if (get_uint(f, F_ADDR, 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
 		return -1;
-	if (!(f->v[F_TOKEN] != NULL))
+	if (f->v[F_TOKEN].kind == K_NONE)
 		return get_key(f, &req->key, err);
-	if (has_key)
+	if (f->v[F_KEY].kind != K_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "give \"key\" or \"token\", not both");
 	req->has_token = true;
@@ -369,130 +846,9 @@ static int get_fields(const struct fields *f, struct smm_request *req, struct sm
 	}
 }
 
-/* What follows finds the tag's raw bytes in a line cJSON has accepted, so
- * the skips need not validate; they only need to agree with cJSON on where
- * values end. cJSON takes every byte up to ' ' for white space. */
-static size_t skip_ws(const char *s, size_t i, size_t n)
-{
-	while (i < n && (unsigned char)s[i] <= ' ')
-		i++;
-	return i;
-}
-
-/* skip_string returns the index just past the string literal at s[i]. */
-static size_t skip_string(const char *s, size_t i, size_t n)
-{
-	for (i++; i < n && s[i] != '"'; i++)
-		if (s[i] == '\\')
-			i++;
-	return i + 1;
-}
-
-static int ends_scalar(char c)
-{
-	return (unsigned char)c <= ' ' || c == ',' || c == '}' || c == ']';
-}
-
-/* skip_value returns the index just past the value that starts at s[i]. */
-static size_t skip_value(const char *s, size_t i, size_t n)
-{
-	int depth = 0;
-
-	if (s[i] != '"' && s[i] != '{' && s[i] != '[') {
-		while (i < n && !ends_scalar(s[i]))
-			i++;
-		return i;
-	}
-	do {
-		if (s[i] == '"') {
-			i = skip_string(s, i, n);
-			continue;
-		}
-		if (s[i] == '{' || s[i] == '[')
-			depth++;
-		else if (s[i] == '}' || s[i] == ']')
-			depth--;
-		i++;
-	} while (depth > 0 && i < n);
-	return i;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* unescape returns the byte the escape at s[*i] ('\\') stands for, or -1
- * for a \u escape outside ASCII, and moves *i to its last byte. */
-static int unescape(const char *s, size_t *i)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *p = strchr(from, s[*i + 1]);
-	int cp = 0;
-
-	if (s[*i + 1] != 'u') {
-		*i += 1;
-		return p ? to[p - from] : -1;
-	}
-	for (int k = 2; k < 6; k++) {
-		int d = hex_digit(s[*i + (size_t)k]);
-		if (d < 0) { /* prescan refuses these; stay defined anyway */
-			*i += 1;
-			return -1;
-		}
-		cp = cp << 4 | d;
-	}
-	*i += 5;
-	return cp < 0x80 ? cp : -1;
-}
-
-/* key_is says whether the string literal s[i..end) decodes to name. */
-static int key_is(const char *s, size_t i, size_t end, const char *name)
-{
-	size_t k = 0;
-
-	for (i++; i + 1 < end; i++, k++) {
-		int c = (unsigned char)s[i];
-		if (c == '\\')
-			c = unescape(s, &i);
-		if (name[k] == '\0' || c != (unsigned char)name[k])
-			return 0;
-	}
-	return name[k] == '\0';
-}
-
-/* find_member sets *at and *len to the raw bytes of the first value named
- * name in the object that line[0..n) holds. Returns 0, or -1 if none. */
-static int find_member(const char *line, size_t n, const char *name, size_t *at, size_t *len)
-{
-	size_t i = 0, key;
-
-	if (n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
-		i = 3; /* cJSON skips a byte order mark */
-	i = skip_ws(line, i, n) + 1; /* past '{' */
-	for (;;) {
-		i = skip_ws(line, i, n);
-		if (i >= n || line[i] != '"')
-			return -1;
-		key = i;
-		i = skip_string(line, i, n);
-		i = skip_ws(line, skip_ws(line, i, n) + 1, n); /* past ':' */
-		*at = i;
-		i = skip_value(line, i, n);
-		if (key_is(line, key, skip_string(line, key, n), name)) {
-			*len = i - *at;
-			return 0;
-		}
-		i = skip_ws(line, i, n) + 1; /* past ',' */
-	}
-}
-
 /* has_control says whether s[0..n) holds a control byte that a strict
  * JSON reader of the reply would refuse: any inside a string, and any
- * but tab and CR between tokens (cJSON takes them all for space). */
+ * but tab and CR between tokens (a raw LF would also end the reply line). */
 static int has_control(const char *s, size_t n)
 {
 	int in_string = 0;
@@ -511,71 +867,46 @@ static int has_control(const char *s, size_t n)
 
 /* get_tag keeps the tag as the bytes that came, so it is echoed verbatim
  * (a number too long for a double included) and costs no allocation. */
-static int get_tag(const struct fields *f, const char *line, size_t len, struct smm_request *req,
-		   struct smm_reply *err)
+static int get_tag(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	size_t at, n;
+	const struct val *v = &f->v[F_TAG];
 
-	if (!f->v[F_TAG])
+	if (v->kind == K_NONE)
 		return 0;
-	if (find_member(line, len, "tag", &at, &n) < 0)
-		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag could not be stored");
-	if (n > SMM_PROTO_MAX_TAG)
+	if (v->n > SMM_PROTO_MAX_TAG)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag longer than 1024 bytes");
-	if (has_control(line + at, n))
+	if (has_control(v->p, v->n))
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "tag holds a raw control character; escape it");
-	req->tag = line + at;
-	req->tag_len = n;
+	req->tag = v->p;
+	req->tag_len = v->n;
 	return 0;
-}
-
-static int is_blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return 0;
-	return 1;
 }
 
 int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		      struct smm_reply *err)
 {
-	const char *end = NULL;
 	struct fields f;
-	cJSON *obj;
-	int rc = -1;
+	int shape;
 
 	memset(req, 0, sizeof *req);
+	memset(&f, 0, sizeof f);
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (prescan(line, len, err) < 0)
-		return -1;
-	obj = cJSON_ParseWithLengthOpts(line, len, &end, 0);
-	if (!obj || !end || !is_blank(end, (size_t)(line + len - end))) {
-		smm_reply_fail(err, SMM_ERR_BAD_JSON, "request is not valid JSON");
-		goto out;
-	}
-	if (!cJSON_IsObject(obj)) {
-		smm_reply_fail(err, SMM_ERR_BAD_JSON, "request is not a JSON object");
-		goto out;
-	}
-	find_fields(obj, &f);
-	if (get_tag(&f, line, len, req, err) < 0 || check_duplicates(&f, err) < 0 ||
-	    get_op(&f, &req->op, &req->my_malloc, err) < 0 || get_fields(&f, req, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	cJSON_Delete(obj);
-	if (rc < 0) {
+	shape = scan_line(line, len, &f);
+	if (shape < 0)
+		return refuse_line(line, len, shape, err);
+	if (get_tag(&f, req, err) < 0 || check_duplicates(&f, err) < 0 ||
+	    get_op(&f, &req->op, &req->my_malloc, err) < 0 || get_fields(&f, req, err) < 0) {
 		/* As the contract says: after an error only the tag is kept. */
 		const char *tag = req->tag;
 		size_t tag_len = req->tag_len;
 		memset(req, 0, sizeof *req);
 		req->tag = tag;
 		req->tag_len = tag_len;
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 void smm_request_format(const struct smm_request *req, struct smm_buf *out)
