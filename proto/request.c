@@ -25,10 +25,13 @@
 /* Fields we read, in the order of enum field. A known field given twice is
  * an error: which copy wins would otherwise depend on the parser. Unknown
  * fields are ignored. */
-static const char *const known_fields[] = {
-	"op", "id", "size", "addr", "key", "char", "offset", "length",
-	"blocks", "token", "tag", "ttl_ms", "scope", "cells",
+#define FIELD(name) { name, sizeof name - 1 }
+static const struct { const char *name; size_t len; } known_fields[] = {
+	FIELD("op"), FIELD("id"), FIELD("size"), FIELD("addr"), FIELD("key"), FIELD("char"),
+	FIELD("offset"), FIELD("length"), FIELD("blocks"), FIELD("token"), FIELD("tag"),
+	FIELD("ttl_ms"), FIELD("scope"), FIELD("cells"),
 };
+#undef FIELD
 
 enum field {
 	F_OP, F_ID, F_SIZE, F_ADDR, F_KEY, F_CHAR, F_OFFSET, F_LENGTH,
@@ -47,11 +50,21 @@ struct val {
 	bool esc; /* a string holding a backslash: decode before reading */
 };
 
-/* The request object's known fields, found in the one pass. */
+/* The request object's known fields, found in the one pass. Only seen
+ * needs zeroing before it: the values are written as they are found. */
 struct fields {
+	uint32_t seen;         /* bit f: field f was given */
 	struct val v[F_COUNT]; /* first member of that name */
 	const char *duplicate; /* first known name met twice, or NULL */
 };
+
+/* field returns the value given for field k (kind K_NONE if none). */
+static const struct val *field(const struct fields *f, enum field k)
+{
+	static const struct val none = { .kind = K_NONE };
+
+	return f->seen & 1u << k ? &f->v[k] : &none;
+}
 
 /* The scanner's position in the line. */
 struct scan {
@@ -290,18 +303,23 @@ static int scan_scalar(struct scan *sc)
 	}
 }
 
-/* scan_name checks a member's name and the ":" after it, and moves to
- * the start of its value. */
-static int scan_name(struct scan *sc)
+/* scan_colon moves past the ":" after a member's name, to its value. */
+static int scan_colon(struct scan *sc)
 {
-	if (peek(sc) != '"' || scan_string(sc) < 0)
-		return -1;
 	skip_ws(sc);
 	if (peek(sc) != ':')
 		return -1;
 	sc->i++;
 	skip_ws(sc);
 	return 0;
+}
+
+/* scan_name checks a member's name and the ":" after it. */
+static int scan_name(struct scan *sc)
+{
+	if (peek(sc) != '"' || scan_string(sc) < 0)
+		return -1;
+	return scan_colon(sc);
 }
 
 /* The containers open around the value scan_value is in: bit k of
@@ -444,6 +462,16 @@ static size_t decode(const struct val *v, char *out, size_t cap)
 	return len;
 }
 
+/* same says whether a[0..n) and b[0..n) are equal: names are a few bytes,
+ * shorter than a call to memcmp. */
+static bool same(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* field_of returns the field named name[0..len), or F_COUNT for an
  * unknown one. The first letter picks at most three candidates. */
 static enum field field_of(const char *name, size_t len)
@@ -462,8 +490,7 @@ static enum field field_of(const char *name, size_t len)
 	for (int i = 0; i < 3; i++) {
 		enum field f = by_letter[first][i];
 		/* Unset letters are all zero (F_OP): the compare rules them out. */
-		if (f != F_COUNT && strlen(known_fields[f]) == len &&
-		    memcmp(name, known_fields[f], len) == 0)
+		if (f != F_COUNT && known_fields[f].len == len && same(name, known_fields[f].name, len))
 			return f;
 	}
 	return F_COUNT;
@@ -481,14 +508,18 @@ static int scan_member(struct scan *sc, struct fields *f)
 	size_t start, len;
 	enum field k;
 
-	if (scan_name(sc) < 0)
+	if (peek(sc) != '"' || scan_string(sc) < 0)
 		return -1;
 	name.esc = sc->esc;
 	name.n = (size_t)((const char *)sc->s + sc->i - name.p);
-	while (name.p[name.n - 1] != '"') /* back over ':' and white space */
-		name.n--;
-	len = decode(&name, buf, sizeof buf);
-	k = len <= sizeof buf ? field_of(buf, len) : F_COUNT;
+	if (scan_colon(sc) < 0)
+		return -1;
+	if (name.esc) {
+		len = decode(&name, buf, sizeof buf);
+		k = len <= sizeof buf ? field_of(buf, len) : F_COUNT;
+	} else {
+		k = field_of(name.p + 1, name.n - 2);
+	}
 	start = sc->i;
 	sc->lax = (k == F_TAG);
 	if (scan_value(sc, 1) < 0)
@@ -496,11 +527,12 @@ static int scan_member(struct scan *sc, struct fields *f)
 	sc->lax = false;
 	if (k == F_COUNT)
 		return 0;
-	if (f->v[k].kind != K_NONE) {
+	if (f->seen & 1u << k) {
 		if (!f->duplicate)
-			f->duplicate = known_fields[k];
+			f->duplicate = known_fields[k].name;
 		return 0;
 	}
+	f->seen |= 1u << k;
 	f->v[k] = (struct val){ (const char *)sc->s + start, sc->i - start,
 				kind_of(sc->s[start]), sc->esc };
 	return 0;
@@ -631,13 +663,13 @@ static int number_uint(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* get_uint reads integer field field into *out. A missing optional field
+/* get_uint reads integer field k into *out. A missing optional field
  * leaves *out alone. The value must be integral and within [min, max]. */
-static int get_uint(const struct fields *f, enum field field, uint64_t min, uint64_t max,
+static int get_uint(const struct fields *f, enum field k, uint64_t min, uint64_t max,
 		    int required, uint64_t *out, struct smm_reply *err)
 {
-	const char *name = known_fields[field];
-	const struct val *v = &f->v[field];
+	const char *name = known_fields[k].name;
+	const struct val *v = field(f, k);
 	char msg[SMM_PROTO_MAX_MESSAGE];
 	uint64_t x = 0;
 
@@ -658,7 +690,7 @@ static int get_uint(const struct fields *f, enum field field, uint64_t min, uint
 
 static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 {
-	const struct val *v = &f->v[F_KEY];
+	const struct val *v = field(f, F_KEY);
 	char s[SMM_PROTO_KEY_HEX];
 
 	if (v->kind == K_NONE)
@@ -672,7 +704,7 @@ static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 
 static int get_char(const struct fields *f, char *out, struct smm_reply *err)
 {
-	const struct val *v = &f->v[F_CHAR];
+	const struct val *v = field(f, F_CHAR);
 	char c = 0;
 
 	if (v->kind == K_NONE)
@@ -686,7 +718,7 @@ static int get_char(const struct fields *f, char *out, struct smm_reply *err)
 
 static int get_token(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const struct val *v = &f->v[F_TOKEN];
+	const struct val *v = field(f, F_TOKEN);
 	size_t n;
 
 	if (v->kind == K_NONE)
@@ -703,11 +735,11 @@ static int get_token(const struct fields *f, struct smm_request *req, struct smm
 
 static int get_dump(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	enum kind b = f->v[F_BLOCKS].kind;
+	enum kind b = field(f, F_BLOCKS)->kind;
 
 	if (get_uint(f, F_OFFSET, 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
 		return -1;
-	req->has_length = (f->v[F_LENGTH].kind != K_NONE);
+	req->has_length = (field(f, F_LENGTH)->kind != K_NONE);
 	if (get_uint(f, F_LENGTH, 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
 		return -1;
 	if (b != K_NONE && b != K_TRUE && b != K_FALSE)
@@ -717,13 +749,15 @@ static int get_dump(const struct fields *f, struct smm_request *req, struct smm_
 }
 
 /* Every op a request may name, in PROTOCOL.md's order. */
-static const struct { const char *name; enum smm_op op; } ops[] = {
-	{ "ping", SMM_OP_PING }, { "malloc", SMM_OP_MALLOC },
-	{ "my_malloc", SMM_OP_MALLOC }, { "fill", SMM_OP_FILL },
-	{ "free", SMM_OP_FREE }, { "dump", SMM_OP_DUMP },
-	{ "stats", SMM_OP_STATS }, { "reset", SMM_OP_RESET },
-	{ "renew", SMM_OP_RENEW }, { "map", SMM_OP_MAP }, { "compact", SMM_OP_COMPACT },
+#define OP(name, op) { name, sizeof name - 1, op }
+static const struct { const char *name; size_t len; enum smm_op op; } ops[] = {
+	OP("ping", SMM_OP_PING), OP("malloc", SMM_OP_MALLOC),
+	OP("my_malloc", SMM_OP_MALLOC), OP("fill", SMM_OP_FILL),
+	OP("free", SMM_OP_FREE), OP("dump", SMM_OP_DUMP),
+	OP("stats", SMM_OP_STATS), OP("reset", SMM_OP_RESET),
+	OP("renew", SMM_OP_RENEW), OP("map", SMM_OP_MAP), OP("compact", SMM_OP_COMPACT),
 };
+#undef OP
 
 /* Longest op name echoed back in an unknown_op message; longer ones are cut. */
 #define ECHO_OP_MAX 24
@@ -743,7 +777,7 @@ static int unknown_op(const char *name, size_t len, struct smm_reply *err)
 
 static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
 {
-	const struct val *v = &f->v[F_OP];
+	const struct val *v = field(f, F_OP);
 	char name[ECHO_OP_MAX];
 	size_t len;
 
@@ -753,7 +787,7 @@ static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, stru
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"op\" must be a string");
 	len = decode(v, name, sizeof name);
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-		if (strlen(ops[i].name) == len && memcmp(name, ops[i].name, len) == 0) {
+		if (ops[i].len == len && same(name, ops[i].name, len)) {
 			*op = ops[i].op;
 			*my_malloc = (len == 9); /* "my_malloc", the only op of nine letters */
 			return 0;
@@ -767,13 +801,13 @@ static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, stru
 static int get_ttl(const struct fields *f, uint64_t min, int required, struct smm_request *req,
 		   struct smm_reply *err)
 {
-	req->has_ttl = (f->v[F_TTL].kind != K_NONE);
+	req->has_ttl = (field(f, F_TTL)->kind != K_NONE);
 	return get_uint(f, F_TTL, min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
 }
 
 static int get_scope(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const struct val *v = &f->v[F_SCOPE];
+	const struct val *v = field(f, F_SCOPE);
 	char s[sizeof "connection"];
 	size_t n;
 
@@ -806,9 +840,9 @@ static int get_free(const struct fields *f, struct smm_request *req, struct smm_
 {
 	if (get_uint(f, F_ADDR, 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
 		return -1;
-	if (f->v[F_TOKEN].kind == K_NONE)
+	if (field(f, F_TOKEN)->kind == K_NONE)
 		return get_key(f, &req->key, err);
-	if (f->v[F_KEY].kind != K_NONE)
+	if (field(f, F_KEY)->kind != K_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "give \"key\" or \"token\", not both");
 	req->has_token = true;
@@ -869,7 +903,7 @@ static int has_control(const char *s, size_t n)
  * (a number too long for a double included) and costs no allocation. */
 static int get_tag(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const struct val *v = &f->v[F_TAG];
+	const struct val *v = field(f, F_TAG);
 
 	if (v->kind == K_NONE)
 		return 0;
@@ -890,7 +924,8 @@ int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 	int shape;
 
 	memset(req, 0, sizeof *req);
-	memset(&f, 0, sizeof f);
+	f.seen = 0;
+	f.duplicate = NULL;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	shape = scan_line(line, len, &f);

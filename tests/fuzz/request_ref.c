@@ -632,26 +632,25 @@ static int rfc_number(const char *s, size_t n)
  * has moved it. */
 static int exact_integer(const char *s, size_t n)
 {
-	char digits[128];
-	size_t nd = 0, point = 0, i = (s[0] == '-');
+	size_t i = (s[0] == '-'), nd = 0, point = (size_t)-1;
 	long long e = 0, last = -1;
 
 	for (; i < n && (is_digit(s[i]) || s[i] == '.'); i++) {
-		if (s[i] == '.')
+		if (s[i] == '.') {
 			point = nd;
-		else if (nd < sizeof digits)
-			digits[nd++] = s[i];
+			continue;
+		}
+		if (s[i] != '0')
+			last = (long long)nd;
+		nd++;
 	}
-	if (!point)
+	if (point == (size_t)-1)
 		point = nd;
 	if (i < n)
 		e = strtoll(s + i + 1, NULL, 10);
 	if (e > 1000000000 || e < -1000000000) /* far enough, and no overflow below */
 		e = e > 0 ? 1000000000 : -1000000000;
-	for (size_t k = 0; k < nd; k++)
-		if (digits[k] != '0')
-			last = (long long)k;
-	return last < 0 || last < (long long)point + e;
+	return last < (long long)point + e;
 }
 
 /* Number tokens of a line, as cJSON took them: a run of number bytes
@@ -691,14 +690,16 @@ static int not_rfc_number(const char *s, size_t n)
  * double (cJSON's reading) is one. */
 static int inexact_integer(const char *s, size_t n)
 {
-	char buf[64];
+	char *copy;
 	double d;
 
-	if (!rfc_number(s, n) || n >= sizeof buf || exact_integer(s, n))
+	if (!rfc_number(s, n) || exact_integer(s, n))
 		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	d = strtod(buf, NULL);
+	copy = strndup(s, n);
+	if (!copy)
+		abort();
+	d = strtod(copy, NULL);
+	free(copy);
 	return isfinite(d) && d == floor(d);
 }
 
