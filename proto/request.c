@@ -1,26 +1,25 @@
 /* request.c — parse and validate request lines; format them for clients.
  *
- * Every request the server reads goes through smm_request_parse, so it is
- * a scanner written for the request's shape instead of a general JSON
- * parser (issue 12: cJSON built a tree through malloc for each line and
- * cost 250-660 ns of the event loop's time per request). One pass over the
- * line checks that it is one RFC 8259 JSON object and notes where the
- * value of each member we know lies; the readers below then decode only
- * those values. Other members, and "tag", which may be any value, are
- * checked and skipped. Nesting is counted in a bit stack, not recursed, so
- * no line can drive the scanner deep; nothing is allocated. Numbers are
- * read exactly from their digits: no strtod, no locale.
+ * Every request the server reads goes through smm_request_parse, so it
+ * scans for the request's shape instead of building a general JSON tree
+ * (issue 12: cJSON built one through malloc for each line and cost
+ * 250-660 ns of the event loop's time per request). One pass over the
+ * line (json.h does the JSON) checks that it is one RFC 8259 object and
+ * notes where the value of each member we know lies; the readers below
+ * then decode only those values. Other members, and "tag", which may be
+ * any value, are checked and skipped. Nothing is allocated.
  *
- * Inside a tag's value the scanner takes raw control bytes as the old
- * cJSON parser did (as white space, or as string bytes), so that get_tag
- * refuses them with its own message; anywhere else they are bad JSON.
- * When a line is not JSON, the old pre-scan runs on it (error path only),
- * so the reply names NUL bytes, bad UTF-8, short \u escapes and deep
- * nesting as before. */
+ * Inside a tag's value the scan takes raw control bytes as the old cJSON
+ * parser did (as white space, or as string bytes), so that get_tag refuses
+ * them with its own message; anywhere else they are bad JSON. When a line
+ * is not JSON, the old pre-scan runs on it (error path only), so the reply
+ * names NUL bytes, bad UTF-8, short \u escapes and deep nesting as before. */
 #include "request.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "json.h"
 
 /* Fields we read, in the order of enum field. A known field given twice is
  * an error: which copy wins would otherwise depend on the parser. Unknown
@@ -38,429 +37,24 @@ enum field {
 	F_BLOCKS, F_TOKEN, F_TAG, F_TTL, F_SCOPE, F_CELLS, F_COUNT
 };
 
-/* What a JSON value is; K_NONE marks a field the line did not give. */
-enum kind { K_NONE, K_STRING, K_NUMBER, K_TRUE, K_FALSE, K_NULL, K_OBJECT, K_ARRAY };
-
-/* One member's value as the scanner found it: its raw bytes in the line
- * (a string's with its quotes). */
-struct val {
-	const char *p;
-	size_t n;
-	enum kind kind;
-	bool esc; /* a string holding a backslash: decode before reading */
-};
-
 /* The request object's known fields, found in the one pass. Only seen
  * needs zeroing before it: the values are written as they are found. */
 struct fields {
-	uint32_t seen;         /* bit f: field f was given */
-	struct val v[F_COUNT]; /* first member of that name */
-	const char *duplicate; /* first known name met twice, or NULL */
+	uint32_t seen;                  /* bit f: field f was given */
+	struct smm_json_val v[F_COUNT]; /* first member of that name */
+	const char *duplicate;          /* first known name met twice, or NULL */
 };
 
-/* field returns the value given for field k (kind K_NONE if none). */
-static const struct val *field(const struct fields *f, enum field k)
+/* field returns the value given for field k (kind SMM_JSON_NONE if none). */
+static const struct smm_json_val *field(const struct fields *f, enum field k)
 {
-	static const struct val none = { .kind = K_NONE };
+	static const struct smm_json_val none = { .kind = SMM_JSON_NONE };
 
 	return f->seen & 1u << k ? &f->v[k] : &none;
 }
 
-/* The scanner's position in the line. */
-struct scan {
-	const unsigned char *s;
-	size_t i, n;
-	bool lax; /* in a tag's value: control bytes are taken as cJSON took them */
-	bool esc; /* the last string scanned held a backslash */
-};
-
 /* Why a line was refused before its fields were read. */
 enum shape { NOT_JSON = -1, NOT_OBJECT = -2 };
-
-/* utf8_len returns the length of the valid UTF-8 sequence at s[0..n), or
- * 0 when it is not one (overlong forms and surrogates are invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* hex4 returns the value of the four hex digits at s[0..n), or -1 when
- * s does not start with four. */
-static long hex4(const unsigned char *s, size_t n)
-{
-	long v = 0;
-
-	if (n < 4)
-		return -1;
-	for (int k = 0; k < 4; k++) {
-		unsigned char c = s[k], l = c | 0x20;
-		if (c >= '0' && c <= '9')
-			v = v << 4 | (c - '0');
-		else if (l >= 'a' && l <= 'f')
-			v = v << 4 | (l - 'a' + 10);
-		else
-			return -1;
-	}
-	return v;
-}
-
-/* prescan was the check that ran before cJSON: no NUL, valid UTF-8,
- * bounded depth. It now runs only on a line the scanner refused, to tell
- * which of these (if any) is why, in the words the replies always used. */
-static int prescan(const char *line, size_t len, struct smm_reply *err)
-{
-	const unsigned char *s = (const unsigned char *)line;
-	int depth = 0, in_string = 0;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(s + i, len - i);
-		if (s[i] == 0)
-			return smm_reply_fail(err, SMM_ERR_BAD_JSON, "NUL byte in request");
-		if (n == 0)
-			return smm_reply_fail(err, SMM_ERR_BAD_JSON, "invalid UTF-8 in request");
-		if (in_string) {
-			if (s[i] == '\\' && len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
-				return smm_reply_fail(err, SMM_ERR_BAD_JSON, "NUL byte in request");
-			if (s[i] == '\\' && i + 1 < len && s[i + 1] == 'u' && hex4(s + i + 2, len - i - 2) < 0)
-				return smm_reply_fail(err, SMM_ERR_BAD_JSON,
-						      "\\u must be followed by four hex digits");
-			if (s[i] == '\\')
-				n = i + 1 < len ? 2 : 1;
-			else if (s[i] == '"')
-				in_string = 0;
-		} else if (s[i] == '"') {
-			in_string = 1;
-		} else if (s[i] == '{' || s[i] == '[') {
-			if (++depth > SMM_PROTO_MAX_DEPTH)
-				return smm_reply_fail(err, SMM_ERR_BAD_JSON, "JSON nested too deeply");
-		} else if (s[i] == '}' || s[i] == ']') {
-			depth--;
-		}
-		i += n;
-	}
-	return 0;
-}
-
-static int peek(const struct scan *sc)
-{
-	return sc->i < sc->n ? sc->s[sc->i] : -1;
-}
-
-/* skip_ws skips JSON white space; in a tag, every control byte but NUL. */
-static void skip_ws(struct scan *sc)
-{
-	for (; sc->i < sc->n; sc->i++) {
-		unsigned char c = sc->s[sc->i];
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && !(sc->lax && c && c < ' '))
-			return;
-	}
-}
-
-/* scan_escape checks the escape at s[i] (a backslash) and moves past it.
- * A \u escape must not be NUL (it would cut the decoded string short) and
- * a surrogate must come as a pair, high then low. */
-static int scan_escape(struct scan *sc)
-{
-	const unsigned char *s = sc->s;
-	long cp, low;
-
-	if (sc->i + 1 >= sc->n || s[sc->i + 1] == 0)
-		return -1;
-	if (s[sc->i + 1] != 'u') {
-		sc->i += 2;
-		return strchr("\"\\/bfnrt", s[sc->i - 1]) ? 0 : -1;
-	}
-	cp = hex4(s + sc->i + 2, sc->n - sc->i - 2);
-	sc->i += 6;
-	if (cp <= 0 || (cp >= 0xdc00 && cp <= 0xdfff))
-		return -1;
-	if (cp < 0xd800 || cp > 0xdbff)
-		return 0;
-	if (sc->i + 1 >= sc->n || s[sc->i] != '\\' || s[sc->i + 1] != 'u')
-		return -1;
-	low = hex4(s + sc->i + 2, sc->n - sc->i - 2);
-	sc->i += 6;
-	return low >= 0xdc00 && low <= 0xdfff ? 0 : -1;
-}
-
-/* scan_string checks the string literal at s[i] and moves past it. */
-static int scan_string(struct scan *sc)
-{
-	sc->esc = false;
-	for (sc->i++; sc->i < sc->n;) {
-		unsigned char c = sc->s[sc->i];
-		size_t k;
-		if (c == '"') {
-			sc->i++;
-			return 0;
-		}
-		if (c == '\\') {
-			sc->esc = true;
-			if (scan_escape(sc) < 0)
-				return -1;
-			continue;
-		}
-		if (c < ' ' && (c == 0 || !sc->lax))
-			return -1;
-		k = c < 0x80 ? 1 : utf8_len(sc->s + sc->i, sc->n - sc->i);
-		if (k == 0)
-			return -1;
-		sc->i += k;
-	}
-	return -1;
-}
-
-/* digits skips decimal digits and returns how many there were. */
-static size_t digits(struct scan *sc)
-{
-	size_t from = sc->i;
-
-	while (sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
-		sc->i++;
-	return sc->i - from;
-}
-
-/* scan_number checks RFC 8259's number grammar: no leading zeros, no
- * bare ".", no "+" in front (cJSON took all three). */
-static int scan_number(struct scan *sc)
-{
-	if (peek(sc) == '-')
-		sc->i++;
-	if (peek(sc) == '0')
-		sc->i++;
-	else if (digits(sc) == 0)
-		return -1;
-	if (peek(sc) == '.') {
-		sc->i++;
-		if (digits(sc) == 0)
-			return -1;
-	}
-	if (peek(sc) == 'e' || peek(sc) == 'E') {
-		sc->i++;
-		if (peek(sc) == '+' || peek(sc) == '-')
-			sc->i++;
-		if (digits(sc) == 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int scan_word(struct scan *sc, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (sc->n - sc->i < n || memcmp(sc->s + sc->i, word, n) != 0)
-		return -1;
-	sc->i += n;
-	return 0;
-}
-
-static enum kind kind_of(int c)
-{
-	switch (c) {
-	case '"': return K_STRING;
-	case 't': return K_TRUE;
-	case 'f': return K_FALSE;
-	case 'n': return K_NULL;
-	case '{': return K_OBJECT;
-	case '[': return K_ARRAY;
-	default: return K_NUMBER;
-	}
-}
-
-/* scan_scalar checks the string, number or literal at s[i]; 0 or -1. */
-static int scan_scalar(struct scan *sc)
-{
-	switch (kind_of(peek(sc))) {
-	case K_STRING: return scan_string(sc);
-	case K_TRUE: return scan_word(sc, "true");
-	case K_FALSE: return scan_word(sc, "false");
-	case K_NULL: return scan_word(sc, "null");
-	default: return scan_number(sc);
-	}
-}
-
-/* scan_colon moves past the ":" after a member's name, to its value. */
-static int scan_colon(struct scan *sc)
-{
-	skip_ws(sc);
-	if (peek(sc) != ':')
-		return -1;
-	sc->i++;
-	skip_ws(sc);
-	return 0;
-}
-
-/* scan_name checks a member's name and the ":" after it. */
-static int scan_name(struct scan *sc)
-{
-	if (peek(sc) != '"' || scan_string(sc) < 0)
-		return -1;
-	return scan_colon(sc);
-}
-
-/* The containers open around the value scan_value is in: bit k of
- * objects says whether level k from the innermost is an object. */
-struct nest {
-	uint64_t objects;
-	int level, depth; /* depth: levels open around the whole value */
-};
-
-/* open_container enters the object or array at s[i]. Returns 1 when a
- * value follows inside it, 0 when it was empty (a whole value), -1. */
-static int open_container(struct scan *sc, struct nest *st)
-{
-	bool obj = peek(sc) == '{';
-
-	if (st->depth + st->level >= SMM_PROTO_MAX_DEPTH)
-		return -1;
-	st->objects = st->objects << 1 | obj;
-	st->level++;
-	sc->i++;
-	skip_ws(sc);
-	if (peek(sc) == (obj ? '}' : ']')) {
-		sc->i++;
-		st->level--;
-		st->objects >>= 1;
-		return 0;
-	}
-	return obj && scan_name(sc) < 0 ? -1 : 1;
-}
-
-/* after_value moves past what follows a whole value: the containers it
- * closes, then a "," (and the next member's name). Returns 1 when another
- * value follows, 0 when the outermost value is done, -1. */
-static int after_value(struct scan *sc, struct nest *st)
-{
-	while (st->level > 0) {
-		bool obj = st->objects & 1;
-		skip_ws(sc);
-		if (peek(sc) == ',') {
-			sc->i++;
-			skip_ws(sc);
-			return obj && scan_name(sc) < 0 ? -1 : 1;
-		}
-		if (peek(sc) != (obj ? '}' : ']'))
-			return -1;
-		sc->i++;
-		st->level--;
-		st->objects >>= 1;
-	}
-	return 0;
-}
-
-/* scan_value checks the value at s[i], containers and all, and moves
- * past it. depth containers are open around it. */
-static int scan_value(struct scan *sc, int depth)
-{
-	struct nest st = { 0, 0, depth };
-
-	for (;;) {
-		int c = peek(sc);
-		int r = c == '{' || c == '[' ? open_container(sc, &st) : scan_scalar(sc);
-		if (r == 0)
-			r = after_value(sc, &st);
-		if (r <= 0)
-			return r;
-	}
-}
-
-/* hex_char returns the UTF-8 bytes of code point cp in out; their count. */
-static size_t utf8_put(uint32_t cp, char out[4])
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* unescape decodes the escape at *s (one the scanner checked) into out,
- * moves *s past it and returns the bytes written. */
-static size_t unescape(const unsigned char **s, char out[4])
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const unsigned char *p = *s;
-	uint32_t cp;
-
-	if (p[1] != 'u') {
-		*s = p + 2;
-		out[0] = to[strchr(from, p[1]) - from];
-		return 1;
-	}
-	cp = (uint32_t)hex4(p + 2, 4);
-	*s = p + 6;
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)hex4(p + 8, 4) - 0xdc00);
-		*s = p + 12;
-	}
-	return utf8_put(cp, out);
-}
-
-/* decode copies the text of string value v, quotes off and escapes
- * decoded, to out[0..cap). Returns its whole decoded length, which may
- * exceed cap: out then holds its first cap bytes. */
-static size_t decode(const struct val *v, char *out, size_t cap)
-{
-	const unsigned char *s = (const unsigned char *)v->p + 1, *end = s + v->n - 2;
-	size_t len = 0;
-
-	if (!v->esc) {
-		len = v->n - 2;
-		memcpy(out, s, len < cap ? len : cap);
-		return len;
-	}
-	while (s < end) {
-		char c[4];
-		size_t k = 1;
-		if (*s == '\\')
-			k = unescape(&s, c);
-		else
-			c[0] = (char)*s++;
-		for (size_t j = 0; j < k; j++, len++)
-			if (len < cap)
-				out[len] = c[j];
-	}
-	return len;
-}
 
 /* same says whether a[0..n) and b[0..n) are equal: names are a few bytes,
  * shorter than a call to memcmp. */
@@ -501,28 +95,28 @@ static enum field field_of(const char *name, size_t len)
 
 /* scan_member checks one member of the request object and notes its
  * value in f if it is a known field (the first time only). */
-static int scan_member(struct scan *sc, struct fields *f)
+static int scan_member(struct smm_json_scan *sc, struct fields *f)
 {
-	struct val name = { .p = (const char *)sc->s + sc->i, .kind = K_STRING };
+	struct smm_json_val name = { .p = (const char *)sc->s + sc->i, .kind = SMM_JSON_STRING };
 	char buf[NAME_MAX_LEN];
 	size_t start, len;
 	enum field k;
 
-	if (peek(sc) != '"' || scan_string(sc) < 0)
+	if (smm_json_peek(sc) != '"' || smm_json_string(sc) < 0)
 		return -1;
 	name.esc = sc->esc;
 	name.n = (size_t)((const char *)sc->s + sc->i - name.p);
-	if (scan_colon(sc) < 0)
+	if (smm_json_colon(sc) < 0)
 		return -1;
 	if (name.esc) {
-		len = decode(&name, buf, sizeof buf);
+		len = smm_json_decode(&name, buf, sizeof buf);
 		k = len <= sizeof buf ? field_of(buf, len) : F_COUNT;
 	} else {
 		k = field_of(name.p + 1, name.n - 2);
 	}
 	start = sc->i;
 	sc->lax = (k == F_TAG);
-	if (scan_value(sc, 1) < 0)
+	if (smm_json_value(sc, 1) < 0)
 		return -1;
 	sc->lax = false;
 	if (k == F_COUNT)
@@ -533,32 +127,32 @@ static int scan_member(struct scan *sc, struct fields *f)
 		return 0;
 	}
 	f->seen |= 1u << k;
-	f->v[k] = (struct val){ (const char *)sc->s + start, sc->i - start,
-				kind_of(sc->s[start]), sc->esc };
+	f->v[k] = (struct smm_json_val){ (const char *)sc->s + start, sc->i - start,
+					 smm_json_kind_of(sc->s[start]), sc->esc };
 	return 0;
 }
 
 /* scan_object checks the request object at s[i] and finds its fields. */
-static int scan_object(struct scan *sc, struct fields *f)
+static int scan_object(struct smm_json_scan *sc, struct fields *f)
 {
 	sc->i++;
-	skip_ws(sc);
-	if (peek(sc) == '}') {
+	smm_json_skip_ws(sc);
+	if (smm_json_peek(sc) == '}') {
 		sc->i++;
 		return 0;
 	}
 	for (;;) {
 		if (scan_member(sc, f) < 0)
 			return -1;
-		skip_ws(sc);
-		if (peek(sc) == '}') {
+		smm_json_skip_ws(sc);
+		if (smm_json_peek(sc) == '}') {
 			sc->i++;
 			return 0;
 		}
-		if (peek(sc) != ',')
+		if (smm_json_peek(sc) != ',')
 			return -1;
 		sc->i++;
-		skip_ws(sc);
+		smm_json_skip_ws(sc);
 	}
 }
 
@@ -567,22 +161,22 @@ static int scan_object(struct scan *sc, struct fields *f)
  * fields. Returns 0, NOT_OBJECT for JSON that is no object, or NOT_JSON. */
 static int scan_line(const char *line, size_t len, struct fields *f)
 {
-	struct scan sc = { .s = (const unsigned char *)line, .n = len };
+	struct smm_json_scan sc = { .s = (const unsigned char *)line, .n = len };
 	int shape = 0;
 
 	/* As before: a mark is skipped when a value could follow it. */
 	if (len >= 5 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
 		sc.i = 3;
-	skip_ws(&sc);
-	if (peek(&sc) == '{') {
+	smm_json_skip_ws(&sc);
+	if (smm_json_peek(&sc) == '{') {
 		if (scan_object(&sc, f) < 0)
 			return NOT_JSON;
 	} else {
-		if (scan_value(&sc, 0) < 0)
+		if (smm_json_value(&sc, 0) < 0)
 			return NOT_JSON;
 		shape = NOT_OBJECT;
 	}
-	skip_ws(&sc);
+	smm_json_skip_ws(&sc);
 	return sc.i == sc.n ? shape : NOT_JSON;
 }
 
@@ -590,7 +184,7 @@ static int scan_line(const char *line, size_t len, struct fields *f)
  * else whether it was JSON at all. */
 static int refuse_line(const char *line, size_t len, int shape, struct smm_reply *err)
 {
-	if (prescan(line, len, err) < 0)
+	if (smm_json_prescan(line, len, err) < 0)
 		return -1;
 	return smm_reply_fail(err, SMM_ERR_BAD_JSON, shape == NOT_OBJECT ?
 			      "request is not a JSON object" : "request is not valid JSON");
@@ -606,80 +200,23 @@ static int check_duplicates(const struct fields *f, struct smm_reply *err)
 	return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
 }
 
-static uint64_t digit_at(const char *ip, size_t il, const char *fp, size_t fl, size_t j)
-{
-	if (j < il)
-		return (uint64_t)(ip[j] - '0');
-	return j < il + fl ? (uint64_t)(fp[j - il] - '0') : 0;
-}
-
-/* exponent reads the digits of an exponent (sign first, if any) from
- * s[0..end), saturating far beyond any exponent that matters. */
-static long long exponent(const char *s, const char *end)
-{
-	long long e = 0;
-	bool neg = (*s == '-');
-
-	for (s += (*s == '-' || *s == '+'); s < end; s++)
-		if (e < 1000000000)
-			e = e * 10 + (*s - '0');
-	return neg ? -e : e;
-}
-
-/* number_uint reads the JSON number s[0..n) (one the scanner checked)
- * exactly. Returns 0 and its value when it is a whole number from 0 up
- * (-0, 16.0 and 1.6e1 included; values past SMM_PROTO_MAX_INT come out
- * as some larger value), or -1 when it has a fraction or is negative. */
-static int number_uint(const char *s, size_t n, uint64_t *out)
-{
-	size_t at = (*s == '-'), il = 0, fl = 0, j;
-	const char *ip = s + at, *fp;
-	long long point;
-	uint64_t v = 0;
-
-	while (at + il < n && ip[il] >= '0' && ip[il] <= '9')
-		il++;
-	at += il;
-	fp = s + at;
-	if (at < n && s[at] == '.') {
-		fp++;
-		while (at + 1 + fl < n && fp[fl] >= '0' && fp[fl] <= '9')
-			fl++;
-		at += 1 + fl;
-	}
-	/* The value is 0.DIGITS times 10^point, DIGITS = integer part then fraction. */
-	point = (long long)il + (at < n ? exponent(s + at + 1, s + n) : 0);
-	for (j = point > 0 ? (size_t)point : 0; j < il + fl; j++)
-		if (digit_at(ip, il, fp, fl, j) != 0)
-			return -1;
-	for (j = 0; (long long)j < point && v <= SMM_PROTO_MAX_INT; j++) {
-		if (j >= il + fl && v == 0)
-			break; /* only zeros remain: "0e999999999" */
-		v = v * 10 + digit_at(ip, il, fp, fl, j);
-	}
-	if (*s == '-' && v != 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* get_uint reads integer field k into *out. A missing optional field
  * leaves *out alone. The value must be integral and within [min, max]. */
 static int get_uint(const struct fields *f, enum field k, uint64_t min, uint64_t max,
 		    int required, uint64_t *out, struct smm_reply *err)
 {
 	const char *name = known_fields[k].name;
-	const struct val *v = field(f, k);
+	const struct smm_json_val *v = field(f, k);
 	char msg[SMM_PROTO_MAX_MESSAGE];
 	uint64_t x = 0;
 
-	if (v->kind == K_NONE) {
+	if (v->kind == SMM_JSON_NONE) {
 		if (!required)
 			return 0;
 		snprintf(msg, sizeof msg, "missing field \"%s\"", name);
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
 	}
-	if (v->kind != K_NUMBER || number_uint(v->p, v->n, &x) < 0 || x < min || x > max) {
+	if (v->kind != SMM_JSON_NUMBER || smm_json_uint(v->p, v->n, &x) < 0 || x < min || x > max) {
 		snprintf(msg, sizeof msg, "\"%s\" must be an integer from %llu to %llu",
 			 name, (unsigned long long)min, (unsigned long long)max);
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, msg);
@@ -690,12 +227,12 @@ static int get_uint(const struct fields *f, enum field k, uint64_t min, uint64_t
 
 static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 {
-	const struct val *v = field(f, F_KEY);
+	const struct smm_json_val *v = field(f, F_KEY);
 	char s[SMM_PROTO_KEY_HEX];
 
-	if (v->kind == K_NONE)
+	if (v->kind == SMM_JSON_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"key\"");
-	if (v->kind != K_STRING || decode(v, s, sizeof s) != sizeof s ||
+	if (v->kind != SMM_JSON_STRING || smm_json_decode(v, s, sizeof s) != sizeof s ||
 	    smm_key_parse(s, sizeof s, key) < 0)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "\"key\" must be a string of 16 hex digits");
@@ -704,12 +241,12 @@ static int get_key(const struct fields *f, uint64_t *key, struct smm_reply *err)
 
 static int get_char(const struct fields *f, char *out, struct smm_reply *err)
 {
-	const struct val *v = field(f, F_CHAR);
+	const struct smm_json_val *v = field(f, F_CHAR);
 	char c = 0;
 
-	if (v->kind == K_NONE)
+	if (v->kind == SMM_JSON_NONE)
 		return 0;
-	if (v->kind != K_STRING || decode(v, &c, 1) != 1 || c < 0x21 || c > 0x7e)
+	if (v->kind != SMM_JSON_STRING || smm_json_decode(v, &c, 1) != 1 || c < 0x21 || c > 0x7e)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "\"char\" must be one printable ASCII character other than space");
 	*out = c;
@@ -718,14 +255,14 @@ static int get_char(const struct fields *f, char *out, struct smm_reply *err)
 
 static int get_token(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const struct val *v = field(f, F_TOKEN);
+	const struct smm_json_val *v = field(f, F_TOKEN);
 	size_t n;
 
-	if (v->kind == K_NONE)
+	if (v->kind == SMM_JSON_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"token\"");
-	if (v->kind != K_STRING)
+	if (v->kind != SMM_JSON_STRING)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"token\" must be a string");
-	n = decode(v, req->token, SMM_PROTO_MAX_TOKEN);
+	n = smm_json_decode(v, req->token, SMM_PROTO_MAX_TOKEN);
 	if (n > SMM_PROTO_MAX_TOKEN)
 		return smm_reply_fail(err, SMM_ERR_FORBIDDEN, NULL);
 	req->token[n] = '\0';
@@ -735,16 +272,16 @@ static int get_token(const struct fields *f, struct smm_request *req, struct smm
 
 static int get_dump(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	enum kind b = field(f, F_BLOCKS)->kind;
+	enum smm_json_kind b = field(f, F_BLOCKS)->kind;
 
 	if (get_uint(f, F_OFFSET, 0, SMM_PROTO_MAX_INT, 0, &req->offset, err) < 0)
 		return -1;
-	req->has_length = (field(f, F_LENGTH)->kind != K_NONE);
+	req->has_length = (field(f, F_LENGTH)->kind != SMM_JSON_NONE);
 	if (get_uint(f, F_LENGTH, 0, SMM_PROTO_MAX_INT, 0, &req->length, err) < 0)
 		return -1;
-	if (b != K_NONE && b != K_TRUE && b != K_FALSE)
+	if (b != SMM_JSON_NONE && b != SMM_JSON_TRUE && b != SMM_JSON_FALSE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"blocks\" must be true or false");
-	req->blocks = (b == K_TRUE);
+	req->blocks = (b == SMM_JSON_TRUE);
 	return 0;
 }
 
@@ -777,15 +314,15 @@ static int unknown_op(const char *name, size_t len, struct smm_reply *err)
 
 static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, struct smm_reply *err)
 {
-	const struct val *v = field(f, F_OP);
+	const struct smm_json_val *v = field(f, F_OP);
 	char name[ECHO_OP_MAX];
 	size_t len;
 
-	if (v->kind == K_NONE)
+	if (v->kind == SMM_JSON_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "missing field \"op\"");
-	if (v->kind != K_STRING)
+	if (v->kind != SMM_JSON_STRING)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "\"op\" must be a string");
-	len = decode(v, name, sizeof name);
+	len = smm_json_decode(v, name, sizeof name);
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		if (ops[i].len == len && same(name, ops[i].name, len)) {
 			*op = ops[i].op;
@@ -801,19 +338,19 @@ static int get_op(const struct fields *f, enum smm_op *op, bool *my_malloc, stru
 static int get_ttl(const struct fields *f, uint64_t min, int required, struct smm_request *req,
 		   struct smm_reply *err)
 {
-	req->has_ttl = (field(f, F_TTL)->kind != K_NONE);
+	req->has_ttl = (field(f, F_TTL)->kind != SMM_JSON_NONE);
 	return get_uint(f, F_TTL, min, SMM_PROTO_MAX_TTL, required, &req->ttl_ms, err);
 }
 
 static int get_scope(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const struct val *v = field(f, F_SCOPE);
+	const struct smm_json_val *v = field(f, F_SCOPE);
 	char s[sizeof "connection"];
 	size_t n;
 
-	if (v->kind == K_NONE)
+	if (v->kind == SMM_JSON_NONE)
 		return 0;
-	n = v->kind == K_STRING ? decode(v, s, sizeof s) : 0;
+	n = v->kind == SMM_JSON_STRING ? smm_json_decode(v, s, sizeof s) : 0;
 	req->conn_scope = (n == 10 && memcmp(s, "connection", 10) == 0);
 	if (!req->conn_scope && !(n == 6 && memcmp(s, "server", 6) == 0))
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
@@ -840,9 +377,9 @@ static int get_free(const struct fields *f, struct smm_request *req, struct smm_
 {
 	if (get_uint(f, F_ADDR, 0, SMM_PROTO_MAX_INT, 1, &req->addr, err) < 0)
 		return -1;
-	if (field(f, F_TOKEN)->kind == K_NONE)
+	if (field(f, F_TOKEN)->kind == SMM_JSON_NONE)
 		return get_key(f, &req->key, err);
-	if (field(f, F_KEY)->kind != K_NONE)
+	if (field(f, F_KEY)->kind != SMM_JSON_NONE)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST,
 				      "give \"key\" or \"token\", not both");
 	req->has_token = true;
@@ -903,9 +440,9 @@ static int has_control(const char *s, size_t n)
  * (a number too long for a double included) and costs no allocation. */
 static int get_tag(const struct fields *f, struct smm_request *req, struct smm_reply *err)
 {
-	const struct val *v = field(f, F_TAG);
+	const struct smm_json_val *v = field(f, F_TAG);
 
-	if (v->kind == K_NONE)
+	if (v->kind == SMM_JSON_NONE)
 		return 0;
 	if (v->n > SMM_PROTO_MAX_TAG)
 		return smm_reply_fail(err, SMM_ERR_BAD_REQUEST, "tag longer than 1024 bytes");
