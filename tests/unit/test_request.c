@@ -560,6 +560,49 @@ static void test_truncated(void **state)
 	}
 }
 
+/* Leases, scope and the operator's free: the readers the other tests miss. */
+static void test_leases_scope_token(void **state)
+{
+	struct smm_request req;
+	static const char *const refused[] = {
+		"{\"op\":\"malloc\",\"size\":1,\"scope\":\"session\"}",
+		"{\"op\":\"malloc\",\"size\":1,\"scope\":5}",
+		"{\"op\":\"malloc\",\"size\":1,\"scope\":\"connectionx\"}",
+		"{\"op\":\"malloc\",\"size\":1,\"ttl_ms\":0}",
+		"{\"op\":\"renew\",\"addr\":0,\"key\":\"0123456789abcdef\"}",
+		"{\"op\":\"free\",\"key\":\"0123456789abcdef\"}",
+		"{\"op\":\"free\",\"addr\":0,\"key\":\"0123456789abcdef\",\"token\":\"t\"}",
+		"{\"op\":\"free\",\"addr\":0,\"token\":7}",
+		"{\"op\":\"dump\",\"length\":-1}",
+		"{\"op\":\"dump\",\"blocks\":null}",
+		"{\"op\":\"fill\",\"addr\":0,\"key\":\"0123456789abcdef\",\"char\":7}",
+		"{\"op\":\"fill\",\"addr\":0,\"key\":\"0123456789abcdef\",\"char\":\"\\u00e9\"}",
+		"{\"op\":\"free\",\"addr\":0,\"key\":\"0123456789abcdef0\"}",
+	};
+
+	(void)state;
+	parse_ok("{\"op\":\"malloc\",\"size\":1,\"ttl_ms\":2592000000,\"scope\":\"c\\u006fnnection\"}", &req);
+	assert_true(req.has_ttl && req.ttl_ms == 2592000000ULL && req.conn_scope);
+	parse_ok("{\"op\":\"malloc\",\"size\":1,\"scope\":\"server\"}", &req);
+	assert_false(req.conn_scope);
+	parse_ok("{\"op\":\"renew\",\"addr\":4,\"key\":\"0123456789abcdef\",\"ttl_ms\":0}", &req);
+	assert_true(req.op == SMM_OP_RENEW && req.has_ttl && req.ttl_ms == 0);
+	parse_ok("{\"op\":\"free\",\"addr\":4,\"token\":\"s3cret\"}", &req);
+	assert_true(req.has_token && req.token_len == 6 && req.addr == 4);
+	parse_ok("{\"op\":\"compact\",\"token\":\"\"}", &req);
+	assert_true(req.op == SMM_OP_COMPACT && req.token_len == 0);
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		struct smm_reply err;
+		assert_int_equal(parse(refused[i], &req, &err), -1);
+		assert_int_equal(err.err, SMM_ERR_BAD_REQUEST);
+		expect_same(refused[i], strlen(refused[i]));
+	}
+	/* Bad UTF-8 inside strings: a bad continuation byte, a cut sequence. */
+	expect_error("{\"op\":\"\xc3\x28\"}", SMM_ERR_BAD_JSON, "UTF-8");
+	expect_error("{\"op\":\"ping\",\"x\":\"\xe2\x82\"}", SMM_ERR_BAD_JSON, "UTF-8");
+	expect_error("{\"op\":\"ping\",\"x\":\"\xf0\x9f\x98", SMM_ERR_BAD_JSON, "UTF-8");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_exact_and_long_numbers),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_leases_scope_token),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
