@@ -119,16 +119,18 @@ static int scan_escape(struct smm_json_scan *sc)
 		return strchr("\"\\/bfnrt", s[sc->i - 1]) ? 0 : -1;
 	}
 	cp = hex4(s + sc->i + 2, sc->n - sc->i - 2);
-	sc->i += 6;
 	if (cp <= 0 || (cp >= 0xdc00 && cp <= 0xdfff))
 		return -1;
+	sc->i += 6;
 	if (cp < 0xd800 || cp > 0xdbff)
 		return 0;
 	if (sc->i + 1 >= sc->n || s[sc->i] != '\\' || s[sc->i + 1] != 'u')
 		return -1;
 	low = hex4(s + sc->i + 2, sc->n - sc->i - 2);
+	if (low < 0xdc00 || low > 0xdfff)
+		return -1;
 	sc->i += 6;
-	return low >= 0xdc00 && low <= 0xdfff ? 0 : -1;
+	return 0;
 }
 
 int smm_json_string(struct smm_json_scan *sc)
@@ -167,8 +169,8 @@ static size_t digits(struct smm_json_scan *sc)
 	return sc->i - from;
 }
 
-/* scan_number checks RFC 8259's number grammar: no leading zeros, no
- * bare ".", no "+" in front (cJSON took all three). */
+/* scan_number checks RFC 8259's number grammar: no leading zeros ("01"),
+ * a digit on both sides of a point ("1.", "-.5"); cJSON took these. */
 static int scan_number(struct smm_json_scan *sc)
 {
 	if (smm_json_peek(sc) == '-')
@@ -245,12 +247,13 @@ static int scan_name(struct smm_json_scan *sc)
 	return smm_json_colon(sc);
 }
 
-/* The containers open around the value scan_value is in: bit k of
+/* The containers open inside the value smm_json_value checks: bit k of
  * objects says whether level k from the innermost is an object. */
 struct nest {
 	uint64_t objects;
 	int level, depth; /* depth: levels open around the whole value */
 };
+_Static_assert(SMM_PROTO_MAX_DEPTH <= 64, "struct nest keeps a bit per level in 64");
 
 /* open_container enters the object or array at s[i]. Returns 1 when a
  * value follows inside it, 0 when it was empty (a whole value), -1. */
@@ -380,6 +383,8 @@ size_t smm_json_decode(const struct smm_json_val *v, char *out, size_t cap)
 	return len;
 }
 
+/* digit_at returns digit j of a number's digits, those of its integer
+ * part ip[0..il) then of its fraction fp[0..fl), and 0 past them. */
 static uint64_t digit_at(const char *ip, size_t il, const char *fp, size_t fl, size_t j)
 {
 	if (j < il)
