@@ -1,6 +1,5 @@
 /* main.c — smm-server: read the configuration, build the arena, the queues,
  * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -248,9 +247,8 @@ int main(int argc, char **argv)
 			printf("smm-server %s (protocol %d)\n", SMM_VERSION, SMM_PROTO_VERSION);
 		return 0;
 	}
-	/* Before libevent or cJSON allocates anything: see pool.h. */
+	/* Before libevent allocates anything: see pool.h. */
 	event_set_mem_functions(smm_pool_malloc, smm_pool_realloc, smm_pool_free);
-	cJSON_InitHooks(&(cJSON_Hooks){ smm_pool_malloc, smm_pool_free });
 	s.log.level = s.cfg.log_level;
 	s.log.json = s.cfg.log_json;
 	signal(SIGPIPE, SIG_IGN);
