@@ -726,8 +726,6 @@ static ssize_t take_lines(struct conn *c, const char *p, size_t n)
 	struct smm_net *net = c->net;
 	size_t used = 0, max = net->cfg.max_line;
 
-	if (n == 0)
-		return 0; /* nothing buffered: p may be NULL, and NULL + 0 is undefined */
 	while (!c->paused) {
 		const char *line, *nl;
 		size_t len;
