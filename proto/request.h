@@ -11,7 +11,8 @@
  * Returns 0 on success. On error returns -1 and fills err->err and
  * err->message; *req then holds only the tag, if one was read, so the
  * error reply can echo it. Either way req->tag points into line (the raw
- * bytes of the tag's value, as sent): copy them before line goes.
+ * bytes of the tag's value, as sent): copy them before line goes. The
+ * line must be RFC 8259 JSON (PROTOCOL.md). Allocates nothing.
  * Thread-safe: no shared state. */
 int smm_request_parse(const char *line, size_t len, struct smm_request *req,
 		      struct smm_reply *err);

@@ -18,21 +18,11 @@
 struct smm_allocator {
 	pthread_t thread;
 	struct smm_arena *arena;
-	struct smm_queue *requests, *replies;
-	int notify_fd;
+	struct smm_queue *requests;
+	struct smm_port *home;
 	struct smm_aof *aof;   /* NULL: no log */
 	uint64_t clock_offset; /* wall-clock minus monotonic ms, at start */
 };
-
-static void wake(int fd)
-{
-	uint64_t one = 1;
-
-	/* eventfd writes only fail when the counter would overflow, and then
-	 * the reader is already due to wake. */
-	while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
-		;
-}
 
 /* Leases are expired between batches in slices of at most this many
  * blocks, and the requests that came meanwhile are served before the next
@@ -167,18 +157,19 @@ static void commit(struct smm_allocator *al, struct smm_qlist *batch)
 }
 
 /* hand_back splits an answered batch by the loop each job came from and
- * gives each loop its part in one push, writing its eventfd at most once:
- * every loop wakes once per batch, however many of its jobs it holds. */
+ * gives each loop its part in one push, waking it at most once (and only
+ * when it sleeps), however many of its jobs it holds. */
 static void hand_back(struct smm_allocator *al, struct smm_qlist *batch)
 {
-	const struct smm_port *ports[SMM_PORTS_MAX + 1];
+	struct smm_port *ports[SMM_PORTS_MAX + 1];
 	struct smm_qlist parts[SMM_PORTS_MAX + 1];
-	size_t nports = 1; /* parts[0]: jobs with no port, the main loop's */
+	size_t nports = 1; /* ports[0]: home, for jobs with no port */
 	struct smm_qnode *n;
 
+	ports[0] = al->home;
 	parts[0] = (struct smm_qlist){ 0 };
 	while ((n = smm_qlist_shift(batch))) {
-		const struct smm_port *p = smm_job_of(n)->port;
+		struct smm_port *p = smm_job_of(n)->port;
 		size_t i = 0;
 		if (p)
 			for (i = 1; i < nports && ports[i] != p; i++)
@@ -189,11 +180,8 @@ static void hand_back(struct smm_allocator *al, struct smm_qlist *batch)
 		}
 		smm_qlist_append(&parts[i], n);
 	}
-	if (smm_queue_push(al->replies, &parts[0]) == 1)
-		wake(al->notify_fd);
-	for (size_t i = 1; i < nports; i++)
-		if (smm_queue_push(ports[i]->replies, &parts[i]) == 1)
-			wake(ports[i]->notify_fd);
+	for (size_t i = 0; i < nports; i++)
+		smm_port_hand_back(ports[i], &parts[i]);
 }
 
 static void *allocator_main(void *arg)
@@ -227,8 +215,8 @@ static void *allocator_main(void *arg)
 
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
-					  struct smm_queue *replies, int notify_fd,
-					  struct smm_aof *aof, char *err, size_t errlen)
+					  struct smm_port *home, struct smm_aof *aof,
+					  char *err, size_t errlen)
 {
 	struct smm_allocator *al = calloc(1, sizeof *al);
 	sigset_t all, old;
@@ -240,8 +228,7 @@ struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 	}
 	al->arena = arena;
 	al->requests = requests;
-	al->replies = replies;
-	al->notify_fd = notify_fd;
+	al->home = home;
 	al->aof = aof;
 	al->clock_offset = clock_ms(CLOCK_REALTIME) - clock_ms(CLOCK_MONOTONIC);
 	/* Signals belong to the event loop: the thread starts with them blocked. */

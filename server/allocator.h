@@ -9,26 +9,26 @@
 
 #include "aof.h"
 #include "arena.h"
+#include "port.h"
 #include "queue.h"
 
 struct smm_allocator; /* opaque */
 
 /* smm_allocator_start starts the thread. It pops jobs (struct smm_job)
- * from requests, runs each on arena, and hands each job back: a job with a
- * port (job.h) to that port's queue, the rest onto replies; each queue
- * gets its part of a batch in one push and, when it was empty, its eventfd
- * (notify_fd for replies) gets 1 written. A job whose
+ * from requests, runs each on arena, and hands each job back to its port
+ * (job.h), home when it has none: each port gets its part of a batch in
+ * one smm_port_hand_back. A job whose
  * op is SMM_OP_STOP ends the thread after its batch is handed back.
  * With a log (aof, else NULL) every change is recorded and the batch's
  * records committed before its replies are pushed; while the log cannot be
  * written, changes get `unavailable`. The arena's clock is wall-clock
  * milliseconds (as the log's lease ends are). Returns the handle, or NULL
- * with a reason in err. arena, the queues, notify_fd and aof stay the
- * caller's and must outlive the thread. */
+ * with a reason in err. arena, requests, home and aof stay the caller's
+ * and must outlive the thread. */
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
-					  struct smm_queue *replies, int notify_fd,
-					  struct smm_aof *aof, char *err, size_t errlen);
+					  struct smm_port *home, struct smm_aof *aof,
+					  char *err, size_t errlen);
 
 /* smm_allocator_join waits for the thread to end (after a stop job was
  * queued) and frees the handle. */

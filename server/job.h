@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "port.h"
 #include "proto.h"
 #include "queue.h"
 
@@ -16,20 +17,13 @@
  * job can be handed back to. */
 #define SMM_PORTS_MAX 64
 
-/* Where the allocator thread hands an answered job back: a loop's reply
- * queue and the eventfd that wakes that loop. */
-struct smm_port {
-	struct smm_queue *replies;
-	int notify_fd;
-};
-
 struct smm_job {
 	struct smm_qnode node;      /* link in a queue or the free list; first, so casts are plain */
 	struct smm_request req;     /* read by the allocator thread */
 	struct smm_reply rep;       /* written by the allocator thread */
-	/* Set before the job is queued, read by the allocator thread; NULL:
-	 * the allocator's own replies queue, the main loop's. */
-	const struct smm_port *port;
+	/* Set before the job is queued, read by the allocator thread: where
+	 * it goes back to. NULL: the allocator's home port, the main loop's. */
+	struct smm_port *port;
 	/* Event-loop thread only: */
 	void *conn;                 /* the connection waiting for the reply */
 	STAILQ_ENTRY(smm_job) owed; /* next reply owed on that connection */

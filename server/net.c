@@ -6,16 +6,30 @@
  * from the head while the head is done, so pipelined requests are answered
  * in order whatever the allocator does.
  *
+ * A loop round (smm_net_run) is libevent's callbacks for whatever is ready,
+ * then before_sleep: the jobs every read of the round parsed go to the
+ * allocator in one push, the answered jobs it handed back are taken, and
+ * each connection that got replies is written once. So at one request per
+ * connection, fifty connections ready together cost the allocator one
+ * wake-up, not fifty, and a busy loop takes its replies without being
+ * woken at all (port.h). This is Redis's beforeSleep; libevent 2.1 has no
+ * hook for it, so the loop runs its rounds itself with EVLOOP_ONCE.
+ *
+ * Sockets are read and written directly, with plain events rather than
+ * bufferevents: one read(2) per readable connection into the loop's read
+ * buffer, whose complete lines are parsed in place; only a line cut by the
+ * end of a read (or lines left while reading is paused) is copied to the
+ * connection's own buffer. Replies are formatted into the loop's write
+ * buffer and written with one write(2); only what the kernel does not take
+ * is copied to the connection and waits for EV_WRITE. A busy connection
+ * thus holds no buffer memory of its own, and steady traffic allocates
+ * nothing (jobs are recycled too).
+ *
  * Reading stops (never dropping anything) while too many jobs are in
  * flight to the allocator, while a connection has too many unread reply
  * bytes, and during shutdown. A connection whose peer vanished keeps its
  * memory until its last job returns from the allocator, since that thread
  * still holds pointers into it.
- *
- * Replies are formatted in place at the end of the connection's output
- * buffer and written to the socket right away, one write per connection
- * per round; write interest is enabled only while the kernel has not taken
- * everything. Jobs are recycled, so steady traffic allocates nothing.
  *
  * A connection that took connection-scoped blocks sends, when it closes
  * for whatever reason, a release job down the same queue as its requests:
@@ -31,15 +45,13 @@
  * is even whatever the peers' addresses (SO_REUSEPORT would spread by a
  * hash of them, and with --port 0 each loop would have to bind the port the
  * first picked). A loop's jobs carry its port, so the allocator hands them
- * back to it and wakes it once per batch. Each loop gets an equal share of
- * --queue-depth, so it pauses and resumes reading on its own jobs alone and
- * never waits for another loop's to come back. Counters are written only
- * by their loop, as atomic stores, and summed by whoever asks for stats. */
+ * back to it. Each loop gets an equal share of --queue-depth, so it pauses
+ * and resumes reading on its own jobs alone and never waits for another
+ * loop's to come back. Counters are written only by their loop, as atomic
+ * stores, and summed by whoever asks for stats. */
 #include "net.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,31 +82,42 @@
 /* After an accept error such as EMFILE, wait this long before retrying. */
 #define ACCEPT_RETRY_MS 100
 
-/* Replies are formatted straight into a connection's output buffer when
- * they take at most this many bytes (all but large dumps): no scratch
- * buffer and no copy. */
-#define DIRECT_REPLY_MAX 65536
+/* One read(2) takes at most this much: a connection with more waiting
+ * is read again next round, after the others had their turn. */
+#define READ_CHUNK 65536
+
+/* The loop's write buffer is let go after a reply round larger than this
+ * (large dumps), so that one dump does not pin its size for good. */
+#define WRITE_BUF_KEEP (256 * 1024)
+
+/* before_sleep goes round at most this many times (replies that came
+ * while it worked) before it lets the loop poll the sockets again. */
+#define ROUNDS_MAX 8
 
 STAILQ_HEAD(job_list, smm_job);
 
 struct conn {
 	struct smm_net *net;
-	struct bufferevent *bev;   /* NULL once closed */
+	evutil_socket_t fd;        /* -1 once closed */
+	struct event *rev;         /* readable (persistent, with the idle timeout) */
+	struct event *wev;         /* writable, added only while out waits */
+	struct smm_buf in;         /* input read but not consumed; usually empty */
+	struct smm_buf out;        /* reply bytes the kernel has not taken, from out_sent */
+	size_t out_sent;
 	struct job_list owed;      /* jobs owing a reply, in arrival order */
 	size_t inflight;           /* jobs held by the allocator thread */
 	size_t owed_bytes;         /* estimated size of the replies not yet written */
 	unsigned paused;
+	int reading;               /* rev is added */
 	int discarding;            /* skipping the rest of a too-long line */
 	int eof;                   /* peer finished sending */
 	int lingering;             /* shutting down: FIN sent, discarding input */
-	int touched;               /* on net->touched this round */
+	int touched;               /* on net->touched: has replies to write this round */
 	int scoped;                /* asked for connection-scoped blocks */
-	int writing;               /* EV_WRITE on: the kernel took only part of the output */
 	unsigned long long id;     /* 64 bits, counted up: never reused */
-	evutil_socket_t fd;        /* until the owning loop makes the bufferevent */
 	struct smm_qnode handover; /* link in the owning loop's inbox */
 	LIST_ENTRY(conn) all;      /* net->conns */
-	SLIST_ENTRY(conn) touched_link;
+	LIST_ENTRY(conn) touched_link;
 	TAILQ_ENTRY(conn) qp;      /* net's queue-paused FIFO, while PAUSE_QUEUE */
 };
 
@@ -110,8 +133,9 @@ struct smm_net {
 	struct smm_net_config cfg; /* queue_depth: this loop's share */
 	struct group *group;
 	unsigned index;            /* 0: the main loop */
-	struct smm_port port;      /* loops 1..N-1: where their jobs come back */
-	const struct smm_port *job_port; /* what its jobs carry; NULL on the main loop */
+	struct smm_port own_port;  /* loops 1..N-1: where their jobs come back */
+	struct smm_port *port;     /* where this loop's jobs come back */
+	struct smm_port *job_port; /* what its jobs carry; NULL (home) on the main loop */
 	struct smm_queue *inbox;   /* loops 1..N-1: connections handed over */
 	pthread_t thread;
 	int thread_started;
@@ -119,12 +143,12 @@ struct smm_net {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *notify_ev, *accept_retry_ev, *drain_ev;
-	struct smm_queue *requests, *replies;
-	int notify_fd;
-	struct smm_qlist batch;    /* jobs parsed, not yet pushed */
+	const struct timeval *idle_tv; /* libevent's common timeout; NULL: none */
+	struct smm_queue *requests;
+	struct smm_qlist batch;    /* jobs parsed this round, not yet pushed */
 	struct smm_qlist spare;    /* finished jobs kept for reuse */
 	LIST_HEAD(, conn) conns;   /* every connection, closed ones too */
-	SLIST_HEAD(, conn) touched;
+	LIST_HEAD(, conn) touched; /* connections with replies to write */
 	size_t nconns;             /* this loop's open connections */
 	uint64_t inflight;         /* this loop's jobs at the allocator */
 	/* Connections waiting for queue room, oldest first, so the first to
@@ -133,17 +157,19 @@ struct smm_net {
 	unsigned long long next_id;
 	int draining;
 	int destroying;            /* the allocator has stopped: queue nothing */
-	struct smm_buf out;        /* scratch for replies too large to format in place */
+	uint64_t now_ns;           /* the round's clock (round_ns); 0: not read yet */
+	char *rbuf;                /* READ_CHUNK bytes: each read lands here */
+	struct smm_buf wbuf;       /* one connection's replies of a round */
 	struct timespec started;
 	uint64_t requests_total, bad_requests, too_large, rejected_connections;
 	uint64_t output_paused, idle_closed, accept_paused;
 	struct smm_metrics metrics;
 };
 
-static void conn_read(struct conn *c);
 static void check_drained(struct smm_net *net);
 static void submit(struct conn *c, struct smm_job *j);
 static void push_batch(struct smm_net *net);
+static int conn_take_input(struct conn *c);
 
 static uint64_t ms_since(const struct timespec *t0)
 {
@@ -221,6 +247,18 @@ static void job_put(struct smm_net *net, struct smm_job *j)
 	smm_qlist_append(&net->spare, &j->node);
 }
 
+/* round_ns is the clock for the metrics' latencies, read once per half
+ * round (the reads, then the replies) rather than twice per request: at
+ * P=16 the two clock reads per request were 5% of the loop's time. A
+ * latency is thus measured from the first read of the round, an over-
+ * estimate by at most the round's length, as Redis's cached clock. */
+static uint64_t round_ns(struct smm_net *net)
+{
+	if (!net->now_ns)
+		net->now_ns = smm_metrics_now_ns();
+	return net->now_ns;
+}
+
 static void conn_free(struct conn *c)
 {
 	struct smm_net *net = c->net;
@@ -234,6 +272,24 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+/* conn_touch puts c on the list of connections written at the end of the
+ * round. */
+static void conn_touch(struct conn *c)
+{
+	if (c->touched || c->fd < 0)
+		return;
+	c->touched = 1;
+	LIST_INSERT_HEAD(&c->net->touched, c, touched_link);
+}
+
+static void conn_untouch(struct conn *c)
+{
+	if (!c->touched)
+		return;
+	c->touched = 0;
+	LIST_REMOVE(c, touched_link);
+}
+
 /* set_paused changes c's pause bits; the PAUSE_QUEUE bit is also
  * membership of net's queue-paused FIFO. */
 static void set_paused(struct conn *c, unsigned paused)
@@ -243,6 +299,18 @@ static void set_paused(struct conn *c, unsigned paused)
 	else if (!(paused & PAUSE_QUEUE) && (c->paused & PAUSE_QUEUE))
 		TAILQ_REMOVE(&c->net->queue_paused, c, qp);
 	c->paused = paused;
+}
+
+static void start_reading(struct conn *c)
+{
+	if (!c->reading && event_add(c->rev, c->net->idle_tv) == 0)
+		c->reading = 1;
+}
+
+static void stop_reading(struct conn *c)
+{
+	if (c->reading && event_del(c->rev) == 0)
+		c->reading = 0;
 }
 
 /* release_scoped queues the job that frees c's connection-scoped blocks,
@@ -271,10 +339,15 @@ static void conn_close(struct conn *c)
 {
 	struct smm_net *net = c->net;
 
-	if (c->bev) {
+	if (c->fd >= 0) {
 		set_paused(c, 0);
-		bufferevent_free(c->bev);
-		c->bev = NULL;
+		conn_untouch(c);
+		event_free(c->rev);
+		event_free(c->wev);
+		close(c->fd);
+		c->fd = -1;
+		smm_buf_free(&c->in);
+		smm_buf_free(&c->out);
 		net->nconns--;
 		__atomic_fetch_sub(&net->group->conns, 1, __ATOMIC_RELAXED);
 		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu closed", c->id);
@@ -289,20 +362,22 @@ static void conn_close(struct conn *c)
 static void conn_pause(struct conn *c, unsigned why)
 {
 	if (!c->paused)
-		bufferevent_disable(c->bev, EV_READ);
+		stop_reading(c);
 	set_paused(c, c->paused | why);
 }
 
-static void conn_resume(struct conn *c, unsigned why)
+/* conn_resume clears a reason to pause; with none left, reading starts
+ * again from the lines already buffered. Returns -1 when it closed c. */
+static int conn_resume(struct conn *c, unsigned why)
 {
 	if (!(c->paused & why))
-		return;
+		return 0;
 	set_paused(c, c->paused & ~why);
 	if (c->paused)
-		return;
+		return 0;
 	if (!c->eof)
-		bufferevent_enable(c->bev, EV_READ);
-	conn_read(c); /* lines may already be waiting in the input buffer */
+		start_reading(c);
+	return conn_take_input(c);
 }
 
 /* conn_linger ends a connection at shutdown without losing replies:
@@ -314,9 +389,9 @@ static void conn_linger(struct conn *c)
 {
 	c->lingering = 1;
 	set_paused(c, 0);
-	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	bufferevent_enable(c->bev, EV_READ);
+	smm_buf_free(&c->in);
+	shutdown(c->fd, SHUT_WR);
+	start_reading(c);
 }
 
 /* input_pending says whether the peer sent bytes we have not consumed,
@@ -325,8 +400,7 @@ static int input_pending(struct conn *c)
 {
 	int n = 0;
 
-	return evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
-	       (ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) == 0 && n > 0);
+	return c->in.len > 0 || (ioctl(c->fd, FIONREAD, &n) == 0 && n > 0);
 }
 
 /* conn_maybe_close closes a connection that owes nothing and will get no
@@ -335,7 +409,7 @@ static int conn_maybe_close(struct conn *c)
 {
 	struct smm_net *net = c->net;
 
-	if (!c->bev || !STAILQ_EMPTY(&c->owed) || evbuffer_get_length(bufferevent_get_output(c->bev)))
+	if (c->fd < 0 || !STAILQ_EMPTY(&c->owed) || c->out.len)
 		return 0;
 	if (net->draining && !c->eof && !c->lingering && input_pending(c)) {
 		conn_linger(c);
@@ -343,113 +417,10 @@ static int conn_maybe_close(struct conn *c)
 	}
 	if (c->lingering)
 		return 0;
-	if (!net->draining && !(c->eof && !c->paused &&
-				evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
+	if (!net->draining && !(c->eof && !c->paused && c->in.len == 0))
 		return 0;
 	conn_close(c);
 	return 1;
-}
-
-/* format_direct formats j's reply straight into space reserved at the end
- * of out. Returns 0, or -1 when it does not fit there (nothing added). */
-static int format_direct(struct evbuffer *out, const struct smm_job *j)
-{
-	size_t bound = smm_reply_bound(j->req.op, j->req.tag_len, &j->rep);
-	struct evbuffer_iovec v;
-	struct smm_buf b;
-
-	if (bound > DIRECT_REPLY_MAX || evbuffer_reserve_space(out, (ev_ssize_t)bound, &v, 1) != 1)
-		return -1;
-	smm_buf_init_fixed(&b, v.iov_base, v.iov_len);
-	smm_reply_format(j->req.op, j->req.tag, j->req.tag_len, &j->rep, &b);
-	if (b.oom)
-		return -1;
-	v.iov_len = b.len;
-	return evbuffer_commit_space(out, &v, 1);
-}
-
-/* conn_write_reply appends j's reply to c's output. Returns -1 when memory
- * ran out even for a short error reply: the connection must then close,
- * since a reply it owes would be missing. */
-static int conn_write_reply(struct conn *c, struct smm_job *j)
-{
-	struct smm_net *net = c->net;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	if (j->req.op == SMM_OP_STATS && j->rep.err == SMM_ERR_NONE)
-		fill_loop_stats(net, &j->rep.stats);
-	smm_metrics_reply(&net->metrics, j->mop, j->rep.err, smm_metrics_now_ns() - j->read_ns);
-	if (format_direct(out, j) == 0)
-		return 0;
-	smm_buf_reset(&net->out);
-	smm_reply_format(j->req.op, j->req.tag, j->req.tag_len, &j->rep, &net->out);
-	if (net->out.oom) {
-		smm_reply_clear(&j->rep);
-		smm_reply_fail(&j->rep, SMM_ERR_BUSY, "server out of memory for this reply");
-		return format_direct(out, j);
-	}
-	return evbuffer_add(out, net->out.data, net->out.len);
-}
-
-/* want_write leaves c's output to the bufferevent, which writes it as the
- * socket takes it and then calls write_cb. Returns 0. */
-static int want_write(struct conn *c)
-{
-	c->writing = 1;
-	bufferevent_enable(c->bev, EV_WRITE);
-	return 0;
-}
-
-/* conn_send writes c's output to the socket now, instead of asking the
- * loop for a write event and writing on the next round: one write per
- * connection per round and no epoll_ctl in the common case. Only what the
- * kernel does not take waits for EV_WRITE. Returns -1 when it closed c. */
-static int conn_send(struct conn *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	int n;
-
-	if (c->writing || evbuffer_get_length(out) == 0)
-		return 0;
-	/* A connection paused for its output resumes from write_cb, which
-	 * only the bufferevent's own writing calls. */
-	if (c->paused & PAUSE_OUTPUT)
-		return want_write(c);
-	/* The bufferevent keeps its output's start frozen so that only it
-	 * drains it; thaw it for this write as its own write handler does. */
-	evbuffer_unfreeze(out, 1);
-	errno = 0;
-	n = evbuffer_write(out, bufferevent_getfd(c->bev));
-	evbuffer_freeze(out, 1);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu: write: %s",
-			      c->id, strerror(errno));
-		conn_close(c);
-		return -1;
-	}
-	return evbuffer_get_length(out) > 0 ? want_write(c) : 0;
-}
-
-/* conn_flush writes every reply that is ready, in order. Returns -1 when
- * it closed c. */
-static int conn_flush(struct conn *c)
-{
-	struct smm_job *j;
-
-	while ((j = STAILQ_FIRST(&c->owed)) && j->done) {
-		STAILQ_REMOVE_HEAD(&c->owed, owed);
-		c->owed_bytes -= j->reply_estimate;
-		if (conn_write_reply(c, j) < 0) {
-			job_put(c->net, j);
-			smm_log_write(c->net->cfg.log, SMM_LOG_WARN,
-				      "connection %llu: out of memory for a reply, closing", c->id);
-			conn_close(c);
-			return -1;
-		}
-		job_put(c->net, j);
-	}
-	return conn_send(c);
 }
 
 /* output_full says whether the replies this connection has not read, plus
@@ -459,7 +430,120 @@ static int output_full(const struct conn *c)
 {
 	size_t max = c->net->cfg.max_output;
 
-	return max && evbuffer_get_length(bufferevent_get_output(c->bev)) + c->owed_bytes >= max;
+	return max && c->out.len - c->out_sent + c->owed_bytes >= max;
+}
+
+/* format_reply appends j's reply to b. Returns -1 when memory ran out even
+ * for a short error reply: the connection must then close, since a reply
+ * it owes would be missing. */
+static int format_reply(struct smm_net *net, struct smm_job *j, struct smm_buf *b)
+{
+	size_t before = b->len;
+
+	if (j->req.op == SMM_OP_STATS && j->rep.err == SMM_ERR_NONE)
+		fill_loop_stats(net, &j->rep.stats);
+	smm_metrics_reply(&net->metrics, j->mop, j->rep.err, round_ns(net) - j->read_ns);
+	smm_buf_reserve(b, smm_reply_bound(j->req.op, j->req.tag_len, &j->rep));
+	smm_reply_format(j->req.op, j->req.tag, j->req.tag_len, &j->rep, b);
+	if (!b->oom)
+		return 0;
+	b->len = before;
+	b->oom = 0;
+	smm_reply_clear(&j->rep);
+	smm_reply_fail(&j->rep, SMM_ERR_BUSY, "server out of memory for this reply");
+	smm_reply_format(j->req.op, j->req.tag, j->req.tag_len, &j->rep, b);
+	return b->oom ? -1 : 0;
+}
+
+/* conn_write writes p[0..n) to c's socket; what the kernel does not take
+ * is kept in c->out and written on EV_WRITE. Returns -1 when it closed c. */
+static int conn_write(struct conn *c, const char *p, size_t n)
+{
+	ssize_t w = write(c->fd, p, n);
+
+	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu: write: %s",
+			      c->id, strerror(errno));
+		conn_close(c);
+		return -1;
+	}
+	if (w < 0)
+		w = 0;
+	if ((size_t)w == n)
+		return 0;
+	smm_buf_add(&c->out, p + w, n - (size_t)w);
+	if (c->out.oom || event_add(c->wev, c->net->idle_tv) < 0) {
+		smm_log_write(c->net->cfg.log, SMM_LOG_WARN,
+			      "connection %llu: out of memory for its output, closing", c->id);
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* conn_flush writes every reply that is ready, in order: formatted into
+ * the loop's write buffer and written at once, or, while earlier output
+ * still waits for the kernel, queued behind it. Returns -1 when it closed
+ * c. */
+static int conn_flush(struct conn *c)
+{
+	struct smm_net *net = c->net;
+	struct smm_buf *b = c->out.len ? &c->out : &net->wbuf;
+	struct smm_job *j;
+	int rc = 0;
+
+	smm_buf_reset(&net->wbuf);
+	while ((j = STAILQ_FIRST(&c->owed)) && j->done) {
+		STAILQ_REMOVE_HEAD(&c->owed, owed);
+		c->owed_bytes -= j->reply_estimate;
+		rc = format_reply(net, j, b);
+		job_put(net, j);
+		if (rc < 0) {
+			smm_log_write(net->cfg.log, SMM_LOG_WARN,
+				      "connection %llu: out of memory for a reply, closing", c->id);
+			conn_close(c);
+			return -1;
+		}
+	}
+	if (b == &net->wbuf && b->len)
+		rc = conn_write(c, b->data, b->len);
+	if (net->wbuf.cap > WRITE_BUF_KEEP)
+		smm_buf_free(&net->wbuf);
+	if (rc < 0 || conn_maybe_close(c))
+		return -1;
+	if ((c->paused & PAUSE_OUTPUT) && !output_full(c))
+		return conn_resume(c, PAUSE_OUTPUT);
+	return 0;
+}
+
+/* write_cb writes what waited for the kernel; once all is out, replies go
+ * straight to the socket again (conn_flush). */
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t w;
+
+	smm_port_awake(c->net->port);
+	if (what & EV_TIMEOUT) {
+		smm_counter_add(&c->net->idle_closed, 1);
+		conn_close(c);
+		return;
+	}
+	w = write(fd, c->out.data + c->out_sent, c->out.len - c->out_sent);
+	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu: write: %s",
+			      c->id, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	if (w > 0)
+		c->out_sent += (size_t)w;
+	if (c->out_sent < c->out.len)
+		return;
+	event_del(c->wev);
+	smm_buf_free(&c->out);
+	c->out_sent = 0;
+	conn_touch(c); /* replies may have become ready behind it */
 }
 
 /* A reply without a memory window fits in this many bytes (tags aside). */
@@ -587,7 +671,7 @@ static int handle_line(struct conn *c, const char *line, size_t len)
 	if (!j)
 		return -1;
 	smm_counter_add(&net->requests_total, 1);
-	j->read_ns = smm_metrics_now_ns();
+	j->read_ns = round_ns(net);
 	j->mop = SMM_METRICS_INVALID;
 	if (smm_request_parse(line, len, &j->req, &j->rep) == 0)
 		smm_counter_add(&net->metrics.by_op[j->mop = (int)j->req.op], 1);
@@ -623,7 +707,7 @@ static int answer_too_large(struct conn *c)
 		return -1;
 	smm_counter_add(&c->net->requests_total, 1);
 	smm_counter_add(&c->net->too_large, 1);
-	j->read_ns = smm_metrics_now_ns();
+	j->read_ns = round_ns(c->net);
 	j->mop = SMM_METRICS_INVALID;
 	snprintf(msg, sizeof msg, "line longer than the server's limit of %zu bytes",
 		 c->net->cfg.max_line);
@@ -632,150 +716,176 @@ static int answer_too_large(struct conn *c)
 	return 0;
 }
 
-/* next_line finds the next whole line. Returns 1 and its length (without
- * "\n") in *len, 0 when more input is needed, or -1 on memory failure.
- * Too-long lines are answered and skipped here. */
-static int next_line(struct conn *c, struct evbuffer *in, size_t *len)
-{
-	size_t max = c->net->cfg.max_line;
 
-	for (;;) {
-		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-		size_t have = evbuffer_get_length(in);
-		if (eol.pos < 0) {
-			if (have > max || c->discarding) {
-				if (!c->discarding && answer_too_large(c) < 0)
-					return -1;
-				c->discarding = 1;
-				evbuffer_drain(in, have);
-			}
-			return 0;
-		}
-		if (c->discarding || (size_t)eol.pos > max) {
-			if (!c->discarding && answer_too_large(c) < 0)
-				return -1;
-			c->discarding = 0;
-			evbuffer_drain(in, (size_t)eol.pos + 1);
-			continue;
-		}
-		*len = (size_t)eol.pos;
-		return 1;
-	}
-}
-
-/* read_lines parses complete lines until input runs out or reading pauses. */
-static int read_lines(struct conn *c, struct evbuffer *in)
+/* take_lines handles the complete lines at the start of p[0..n), answering
+ * and skipping too-long ones, until they run out or reading pauses.
+ * Returns the bytes consumed (the rest is kept for later), or -1 when
+ * memory ran out. */
+static ssize_t take_lines(struct conn *c, const char *p, size_t n)
 {
 	struct smm_net *net = c->net;
-	size_t len;
-	char *line;
-	int rc;
+	size_t used = 0, max = net->cfg.max_line;
 
 	while (!c->paused) {
+		const char *line, *nl;
+		size_t len;
 		if (net->inflight >= net->cfg.queue_depth) {
 			conn_pause(c, PAUSE_QUEUE);
-			return 0;
+			break;
 		}
 		if (output_full(c)) {
 			smm_counter_add(&net->output_paused, 1);
 			conn_pause(c, PAUSE_OUTPUT);
-			return 0;
+			break;
 		}
-		rc = next_line(c, in, &len);
-		if (rc <= 0)
-			return rc;
-		line = (char *)evbuffer_pullup(in, (ev_ssize_t)len + 1);
-		if (!line || handle_line(c, line, len) < 0)
+		if (used == n)
+			break; /* p may be NULL when n is 0 */
+		line = p + used;
+		nl = memchr(line, '\n', n - used);
+		len = nl ? (size_t)(nl - line) : n - used;
+		if (!nl) {
+			/* A line longer than the limit is answered as soon as
+			 * that is known, and its bytes dropped as they come. */
+			if (len > max || c->discarding) {
+				if (!c->discarding && answer_too_large(c) < 0)
+					return -1;
+				c->discarding = 1;
+				used = n;
+			}
+			break;
+		}
+		if (c->discarding || len > max) {
+			if (!c->discarding && answer_too_large(c) < 0)
+				return -1;
+			c->discarding = 0;
+		} else if (handle_line(c, line, len) < 0) {
 			return -1;
-		evbuffer_drain(in, len + 1);
+		}
+		used += len + 1;
 	}
-	return 0;
+	return (ssize_t)used;
 }
 
-/* read_last_line answers a final line that the peer ended with EOF
+/* take_last_line answers a final line that the peer ended with EOF
  * instead of "\n", as nc does with `printf '...'`. */
-static int read_last_line(struct conn *c, struct evbuffer *in)
+static int take_last_line(struct conn *c)
 {
-	size_t len = evbuffer_get_length(in);
-	char *line;
-	int rc;
+	int rc = 0;
 
-	if (c->paused || len == 0)
+	if (c->paused || c->in.len == 0)
 		return 0;
-	if (c->discarding) {
-		evbuffer_drain(in, len);
-		return 0;
-	}
-	line = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
-	rc = line ? handle_line(c, line, len) : -1;
-	evbuffer_drain(in, len);
+	if (!c->discarding)
+		rc = handle_line(c, c->in.data, c->in.len);
+	smm_buf_free(&c->in);
 	return rc;
 }
 
-static void conn_read(struct conn *c)
+/* take_input handles the lines of p[0..n) (which may be c->in itself)
+ * and keeps the rest in c->in. Returns -1 when memory ran out. */
+static int take_input(struct conn *c, const char *p, size_t n)
 {
-	struct smm_net *net = c->net;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	int rc = read_lines(c, in);
+	ssize_t used = take_lines(c, p, n);
 
-	if (rc == 0 && c->eof)
-		rc = read_last_line(c, in);
-	/* One push per read, not per request: the allocator wakes per batch. */
-	push_batch(net);
+	if (used < 0)
+		return -1;
+	if (p == c->in.data) {
+		c->in.len = n - (size_t)used;
+		if (c->in.len == 0)
+			smm_buf_free(&c->in); /* an idle connection holds no buffer */
+		else if (used > 0)
+			memmove(c->in.data, c->in.data + used, c->in.len);
+	} else if ((size_t)used < n) {
+		smm_buf_add(&c->in, p + used, n - (size_t)used);
+		if (c->in.oom)
+			return -1;
+	}
+	return c->eof ? take_last_line(c) : 0;
+}
+
+/* conn_take_input handles what c has buffered (after a pause) and queues
+ * its replies for the end of the round. Returns -1 when it closed c. */
+static int conn_take_input(struct conn *c)
+{
+	if (take_input(c, c->in.data, c->in.len) < 0) {
+		smm_log_write(c->net->cfg.log, SMM_LOG_WARN,
+			      "connection %llu: out of memory, closing", c->id);
+		conn_close(c);
+		return -1;
+	}
+	conn_touch(c);
+	return 0;
+}
+
+/* conn_read makes one read(2): into the loop's buffer, or behind what c
+ * holds already. Returns the bytes read, 0 at EOF, or -1 with errno. */
+static ssize_t conn_read(struct conn *c, char **at)
+{
+	if (c->in.len == 0) {
+		*at = c->net->rbuf;
+		return read(c->fd, *at, READ_CHUNK);
+	}
+	if (smm_buf_reserve(&c->in, READ_CHUNK) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	*at = c->in.data + c->in.len;
+	return read(c->fd, *at, READ_CHUNK);
+}
+
+/* conn_idle: nothing came for --idle-timeout seconds. A connection still
+ * owed replies is busy, not idle; its timer simply starts again. */
+static void conn_idle(struct conn *c)
+{
+	if (STAILQ_EMPTY(&c->owed) && c->out.len == 0) {
+		smm_counter_add(&c->net->idle_closed, 1);
+		conn_close(c);
+	}
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char *at;
+	ssize_t n;
+	int rc;
+
+	(void)fd;
+	smm_port_awake(c->net->port);
+	if (what & EV_TIMEOUT) {
+		conn_idle(c);
+		return;
+	}
+	n = conn_read(c, &at);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n < 0) {
+		smm_log_write(c->net->cfg.log, errno == ENOMEM ? SMM_LOG_WARN : SMM_LOG_DEBUG,
+			      "connection %llu: read: %s", c->id, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		c->eof = 1;
+		stop_reading(c);
+	}
+	if (c->lingering) {
+		if (c->eof)
+			conn_close(c);
+		return;
+	}
+	if (at == c->net->rbuf) {
+		rc = take_input(c, at, (size_t)n);
+	} else {
+		c->in.len += (size_t)n;
+		rc = take_input(c, c->in.data, c->in.len);
+	}
 	if (rc < 0) {
-		smm_log_write(net->cfg.log, SMM_LOG_WARN,
+		smm_log_write(c->net->cfg.log, SMM_LOG_WARN,
 			      "connection %llu: out of memory, closing", c->id);
 		conn_close(c);
 		return;
 	}
-	if (conn_flush(c) == 0)
-		conn_maybe_close(c);
-}
-
-static void read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	if (c->lingering)
-		evbuffer_drain(in, evbuffer_get_length(in));
-	else
-		conn_read(c);
-}
-
-/* write_cb runs when the output that waited for EV_WRITE is all written:
- * writes go straight to the socket again (conn_send). */
-static void write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	c->writing = 0;
-	bufferevent_disable(bev, EV_WRITE);
-	if (conn_maybe_close(c) || output_full(c))
-		return;
-	conn_resume(c, PAUSE_OUTPUT);
-}
-
-static void event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	if ((what & BEV_EVENT_EOF) && c->lingering) {
-		conn_close(c);
-	} else if (what & BEV_EVENT_EOF) {
-		c->eof = 1;
-		conn_read(c);
-	} else if (what & BEV_EVENT_TIMEOUT) {
-		if ((what & BEV_EVENT_WRITING) ||
-		    (STAILQ_EMPTY(&c->owed) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)) {
-			smm_counter_add(&c->net->idle_closed, 1);
-			conn_close(c);
-		} else if (!c->paused) {
-			bufferevent_enable(bev, EV_READ);
-		}
-	} else {
-		conn_close(c);
-	}
+	conn_touch(c);
 }
 
 static void reject(struct smm_net *net, evutil_socket_t fd)
@@ -785,10 +895,10 @@ static void reject(struct smm_net *net, evutil_socket_t fd)
 	smm_counter_add(&net->rejected_connections, 1);
 	smm_counter_add(&net->metrics.by_err[SMM_ERR_BUSY], 1);
 	smm_reply_fail(&rep, SMM_ERR_BUSY, "too many connections");
-	smm_buf_reset(&net->out);
-	smm_reply_format(SMM_OP_PING, NULL, 0, &rep, &net->out);
+	smm_buf_reset(&net->wbuf);
+	smm_reply_format(SMM_OP_PING, NULL, 0, &rep, &net->wbuf);
 	/* Best effort: a fresh socket's send buffer takes one short line. */
-	if (send(fd, net->out.data, net->out.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (send(fd, net->wbuf.data, net->wbuf.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "busy reply not sent: %s",
 			      strerror(errno));
 	close(fd);
@@ -801,44 +911,30 @@ static void conn_start(struct conn *c)
 	struct smm_net *net = c->net;
 	int one = 1;
 
-	c->bev = bufferevent_socket_new(net->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
+	evutil_make_socket_nonblocking(c->fd);
+	c->rev = event_new(net->base, c->fd, EV_READ | EV_PERSIST, read_cb, c);
+	c->wev = event_new(net->base, c->fd, EV_WRITE | EV_PERSIST, write_cb, c);
+	if (!c->rev || !c->wev || event_add(c->rev, net->idle_tv) < 0) {
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
 		close(c->fd);
 		__atomic_fetch_sub(&net->group->conns, 1, __ATOMIC_RELAXED);
 		free(c);
 		return;
 	}
+	c->reading = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	STAILQ_INIT(&c->owed);
 	LIST_INSERT_HEAD(&net->conns, c, all);
 	net->nconns++;
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	if (net->cfg.idle_timeout > 0) {
-		/* Reading off (a paused peer that does not read) stops the read
-		 * timeout; the write timeout then catches a stuck peer. */
-		struct timeval tv = { .tv_sec = net->cfg.idle_timeout };
-		bufferevent_set_timeouts(c->bev, &tv, &tv);
-	}
-	/* EV_WRITE (on by default) only while output waits for the kernel:
-	 * see conn_send. */
-	bufferevent_disable(c->bev, EV_WRITE);
-	bufferevent_enable(c->bev, EV_READ);
 	/* The loop is named only when there are several to tell apart. */
 	if (net->group->n > 1)
 		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened on loop %u",
 			      c->id, net->index);
 	else
 		smm_log_write(net->cfg.log, SMM_LOG_DEBUG, "connection %llu opened", c->id);
-}
-
-static void wake(int fd)
-{
-	uint64_t one = 1;
-
-	/* eventfd writes only fail when the counter would overflow, and then
-	 * the reader is already due to wake. */
-	while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
-		;
 }
 
 /* hand_over gives c to its loop, another thread's: the loop takes it from
@@ -849,7 +945,7 @@ static void hand_over(struct conn *c)
 
 	smm_qlist_append(&one, &c->handover);
 	if (smm_queue_push(c->net->inbox, &one) == 1) /* unbounded: cannot fail */
-		wake(c->net->port.notify_fd);
+		smm_port_poke(c->net->port);
 }
 
 /* accept_cb runs on the main loop for every loop: it numbers the
@@ -922,15 +1018,15 @@ static void resume_queue_paused(struct smm_net *net)
 		conn_resume(TAILQ_FIRST(&net->queue_paused), PAUSE_QUEUE);
 }
 
+
+/* flush_touched writes every connection that has replies ready. */
 static void flush_touched(struct smm_net *net)
 {
 	struct conn *c;
 
-	while ((c = SLIST_FIRST(&net->touched))) {
-		SLIST_REMOVE_HEAD(&net->touched, touched_link);
-		c->touched = 0;
-		if (conn_flush(c) == 0)
-			conn_maybe_close(c);
+	while ((c = LIST_FIRST(&net->touched))) {
+		conn_untouch(c);
+		conn_flush(c);
 	}
 }
 
@@ -952,20 +1048,30 @@ static void take_inbox(struct smm_net *net)
 		drain(net);
 }
 
-/* notify_cb takes back every answered job the allocator has handed over. */
+/* notify_cb runs when the eventfd was written: replies came while the
+ * loop slept (before_sleep takes them), or, on loops 1..N-1, connections
+ * or a request to drain. */
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smm_net *net = arg;
-	struct smm_qlist done;
-	struct smm_qnode *n;
 	uint64_t count;
 
 	(void)what;
+	smm_port_awake(net->port);
 	if (read(fd, &count, sizeof count) < 0 && errno != EAGAIN)
 		smm_log_write(net->cfg.log, SMM_LOG_WARN, "eventfd: %s", strerror(errno));
 	if (net->inbox)
 		take_inbox(net);
-	smm_queue_pop_all(net->replies, 0, &done);
+}
+
+/* take_replies takes back every answered job the allocator has handed
+ * over, marking each connection that can now write. */
+static void take_replies(struct smm_net *net)
+{
+	struct smm_qlist done;
+	struct smm_qnode *n;
+
+	smm_queue_pop_all(net->port->replies, 0, &done);
 	while ((n = smm_qlist_shift(&done))) {
 		struct smm_job *j = smm_job_of(n);
 		struct conn *c = j->conn;
@@ -978,17 +1084,37 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 		j->done = 1;
 		if (j->req.op == SMM_OP_RELEASE)
 			job_put(net, j); /* owes no reply; c has closed */
-		if (!c->bev) {
+		if (c->fd < 0) {
 			if (c->inflight == 0)
 				conn_free(c);
-		} else if (!c->touched) {
-			c->touched = 1;
-			SLIST_INSERT_HEAD(&net->touched, c, touched_link);
+		} else {
+			conn_touch(c);
 		}
 	}
-	flush_touched(net);
-	if (!net->draining)
-		resume_queue_paused(net);
+}
+
+/* before_sleep ends a round: the round's jobs go to the allocator in one
+ * push, the replies that came back are written, and reading resumes where
+ * the pipeline has room again; then, if nothing new came meanwhile, the
+ * loop may sleep. */
+static void before_sleep(struct smm_net *net)
+{
+	for (int round = 0;; round++) {
+		push_batch(net);
+		take_replies(net);
+		flush_touched(net);
+		if (!net->draining)
+			resume_queue_paused(net);
+		if (net->batch.n || !LIST_EMPTY(&net->touched))
+			continue;
+		if (smm_port_sleep(net->port) == 0)
+			break;
+		if (round >= ROUNDS_MAX) {
+			/* Poll the sockets once before taking these. */
+			event_active(net->notify_ev, EV_READ, 1);
+			break;
+		}
+	}
 	check_drained(net);
 }
 
@@ -1017,8 +1143,8 @@ static void loop_free(struct smm_net *net)
 	net->destroying = 1;
 	/* Jobs the allocator handed back after the loop stopped, and release
 	 * jobs that never found room in the queue. */
-	if (net->replies) {
-		smm_queue_pop_all(net->replies, 0, &left);
+	if (net->port && net->port->replies) {
+		smm_queue_pop_all(net->port->replies, 0, &left);
 		while (net->batch.head)
 			smm_qlist_append(&left, smm_qlist_shift(&net->batch));
 		while ((n = smm_qlist_shift(&left))) {
@@ -1047,7 +1173,7 @@ static void loop_free(struct smm_net *net)
 	while (!LIST_EMPTY(&net->conns)) {
 		struct conn *c = LIST_FIRST(&net->conns);
 		c->inflight = 0;
-		if (c->bev)
+		if (c->fd >= 0)
 			conn_close(c);
 		else
 			conn_free(c);
@@ -1062,24 +1188,25 @@ static void loop_free(struct smm_net *net)
 		event_free(net->accept_retry_ev);
 	if (net->drain_ev)
 		event_free(net->drain_ev);
-	smm_buf_free(&net->out);
+	smm_buf_free(&net->wbuf);
+	free(net->rbuf);
 	if (net->index > 0) {
 		if (net->base)
 			event_base_free(net->base);
-		smm_queue_destroy(net->replies);
+		smm_queue_destroy(net->own_port.replies);
 		smm_queue_destroy(net->inbox);
-		if (net->port.notify_fd >= 0)
-			close(net->port.notify_fd);
+		if (net->own_port.notify_fd >= 0)
+			close(net->own_port.notify_fd);
 	}
 	free(net);
 }
 
-/* loop_new makes loop index of g, serving on base; a loop other than the
- * main one makes its own base, replies queue, inbox and eventfd. Returns
- * NULL when something could not be made. */
+/* loop_new makes loop index of g, serving on base with home as its port;
+ * a loop other than the main one makes its own base, port (replies queue
+ * and eventfd) and inbox. Returns NULL when something could not be made. */
 static struct smm_net *loop_new(struct group *g, unsigned index, struct event_base *base,
 				const struct smm_net_config *cfg, struct smm_queue *requests,
-				struct smm_queue *replies, int notify_fd)
+				struct smm_port *home)
 {
 	struct smm_net *net = calloc(1, sizeof *net);
 
@@ -1090,32 +1217,51 @@ static struct smm_net *loop_new(struct group *g, unsigned index, struct event_ba
 	net->group = g;
 	net->index = index;
 	net->requests = requests;
-	net->port.notify_fd = -1;
+	net->port = home;
+	net->own_port.notify_fd = -1;
 	LIST_INIT(&net->conns);
-	SLIST_INIT(&net->touched);
+	LIST_INIT(&net->touched);
 	TAILQ_INIT(&net->queue_paused);
 	clock_gettime(CLOCK_MONOTONIC, &net->started);
 	if (index > 0) {
 		base = event_base_new();
-		replies = smm_queue_new(0);
-		notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		net->own_port.replies = smm_queue_new(0);
+		net->own_port.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		net->inbox = smm_queue_new(0);
-		net->port = (struct smm_port){ replies, notify_fd };
-		net->job_port = &net->port;
+		net->port = net->job_port = &net->own_port;
 	}
 	net->base = base;
-	net->replies = replies;
-	net->notify_fd = notify_fd;
-	if (base && notify_fd >= 0)
-		net->notify_ev = event_new(base, notify_fd, EV_READ | EV_PERSIST, notify_cb, net);
+	net->rbuf = malloc(READ_CHUNK);
+	if (base && net->port->notify_fd >= 0)
+		net->notify_ev = event_new(base, net->port->notify_fd, EV_READ | EV_PERSIST,
+					   notify_cb, net);
 	if (base)
 		net->drain_ev = evtimer_new(base, drain_timeout_cb, net);
-	if (!base || !replies || notify_fd < 0 || (index > 0 && !net->inbox) ||
-	    !net->notify_ev || !net->drain_ev || event_add(net->notify_ev, NULL) < 0) {
+	if (base && cfg->idle_timeout > 0)
+		net->idle_tv = event_base_init_common_timeout(
+			base, &(struct timeval){ .tv_sec = cfg->idle_timeout });
+	if (!base || !net->port->replies || !net->rbuf || (index > 0 && !net->inbox) ||
+	    !net->notify_ev || !net->drain_ev || (cfg->idle_timeout > 0 && !net->idle_tv) ||
+	    event_add(net->notify_ev, NULL) < 0) {
 		loop_free(net);
 		return NULL;
 	}
 	return net;
+}
+
+int smm_net_run(struct smm_net *net)
+{
+	for (;;) {
+		int rc = event_base_loop(net->base, EVLOOP_ONCE);
+		smm_port_awake(net->port);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 || event_base_got_exit(net->base) || event_base_got_break(net->base))
+			return 0;
+		net->now_ns = 0;
+		before_sleep(net);
+		net->now_ns = 0;
+	}
 }
 
 static void *loop_main(void *arg)
@@ -1127,7 +1273,7 @@ static void *loop_main(void *arg)
 	snprintf(name, sizeof name, "smm-loop%u", net->index);
 	pthread_setname_np(pthread_self(), name);
 
-	if (event_base_dispatch(net->base) < 0)
+	if (smm_net_run(net) < 0)
 		smm_log_write(net->cfg.log, SMM_LOG_ERROR, "event loop %u failed", net->index);
 	smm_pool_drain();
 	return NULL;
@@ -1153,8 +1299,8 @@ static int start_threads(struct group *g)
 
 struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
 			    const struct smm_net_config *cfg, size_t loops,
-			    struct smm_queue *requests, struct smm_queue *replies,
-			    int notify_fd, char *err, size_t errlen)
+			    struct smm_queue *requests, struct smm_port *home,
+			    char *err, size_t errlen)
 {
 	struct group *g = calloc(1, sizeof *g);
 	struct smm_net *net = NULL;
@@ -1163,7 +1309,7 @@ struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
 		goto fail;
 	g->n = loops;
 	for (unsigned i = 0; i < loops; i++)
-		if (!(g->loops[i] = loop_new(g, i, base, cfg, requests, replies, notify_fd)))
+		if (!(g->loops[i] = loop_new(g, i, base, cfg, requests, home)))
 			goto fail;
 	net = g->loops[0];
 	net->listener = evconnlistener_new(base, accept_cb, net, LEV_OPT_CLOSE_ON_FREE, 0,
@@ -1205,7 +1351,7 @@ static void drain(struct smm_net *net)
 	net->draining = 1;
 	for (c = LIST_FIRST(&net->conns); c; c = next) {
 		next = LIST_NEXT(c, all);
-		if (!c->bev)
+		if (c->fd < 0)
 			continue;
 		conn_pause(c, PAUSE_DRAIN);
 		conn_maybe_close(c);
@@ -1218,7 +1364,7 @@ static void drain(struct smm_net *net)
 static void ask_drain(struct smm_net *loop)
 {
 	__atomic_store_n(&loop->drain_asked, 1, __ATOMIC_RELEASE);
-	wake(loop->port.notify_fd);
+	smm_port_poke(&loop->own_port);
 }
 
 void smm_net_shutdown(struct smm_net *net)

@@ -1,9 +1,9 @@
 /* net.h — the event-loop side of the server: accepts connections, cuts
- * input into lines, parses them, hands jobs to the allocator thread in
- * batches and writes replies back in request order. With several event
- * loops (--io-threads) the first is the caller's (the main loop) and the
- * others run on threads of their own; every function here is called on
- * the main loop's thread only. */
+ * input into lines, parses them, hands jobs to the allocator thread once
+ * per loop round and writes replies back in request order. With several
+ * event loops (--io-threads) the first is the caller's (the main loop) and
+ * the others run on threads of their own; every function here is called
+ * on the main loop's thread only. */
 #ifndef SMM_NET_H
 #define SMM_NET_H
 
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "port.h"
 #include "proto.h"
 #include "queue.h"
 
@@ -38,14 +39,20 @@ struct smm_net; /* opaque */
 /* smm_net_new serves listen_fd (listening, non-blocking; net owns it from
  * now on, even on failure) with loops event loops (1 .. SMM_PORTS_MAX):
  * the main loop on base, the others each on a thread started here. Jobs go
- * to requests; the main loop's answered jobs come back on replies,
- * announced by the eventfd notify_fd, the other loops' through their own
- * (job.h's port). cfg is copied; cfg->admin_token and cfg->log must
+ * to requests; the main loop's answered jobs come back through home (the
+ * allocator's port for jobs without one), the other loops' through ports
+ * of their own. cfg is copied; home, cfg->admin_token and cfg->log must
  * outlive net. Returns NULL with a reason in err on failure. */
 struct smm_net *smm_net_new(struct event_base *base, int listen_fd,
 			    const struct smm_net_config *cfg, size_t loops,
-			    struct smm_queue *requests, struct smm_queue *replies,
-			    int notify_fd, char *err, size_t errlen);
+			    struct smm_queue *requests, struct smm_port *home,
+			    char *err, size_t errlen);
+
+/* smm_net_run runs the main loop on base (in place of
+ * event_base_dispatch: each round ends with the hand-over to the allocator
+ * and the replies' writes) until shutdown has drained or
+ * event_base_loopexit is called. Returns 0, or -1 when libevent failed. */
+int smm_net_run(struct smm_net *net);
 
 /* smm_net_shutdown stops accepting and reading, and ends each event loop
  * once every reply it owes is written (or drain_timeout passes). */

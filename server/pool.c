@@ -1,6 +1,6 @@
 /* pool.c — size classes of powers of two, one free list per class, per
  * thread. The cache must be thread-local rather than passed in: the
- * allocation hooks of libevent and cJSON take no context argument. */
+ * allocation hooks of libevent take no context argument. */
 #include "pool.h"
 
 #include <stdint.h>

@@ -1,8 +1,9 @@
 /* pool.h — a per-thread cache of freed small blocks, so that the request
  * path in steady state does not reach malloc: main installs it as
  * libevent's allocator (evbuffer chains are freed when drained and made
- * again on the next read or reply) and as cJSON's (the request parser
- * builds a small tree per line). */
+ * again on the next read or reply). The request parser allocates
+ * nothing (proto/request.c), so cJSON, which the server no longer calls,
+ * needs no hook. */
 #ifndef SMM_POOL_H
 #define SMM_POOL_H
 

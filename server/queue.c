@@ -17,12 +17,8 @@ struct smm_queue {
 	int waiting;   /* consumers blocked in pop_all */
 	int signalled; /* a wake-up is on its way to them */
 	size_t queued; /* items.n, also read without the lock (atomically) to spin on */
+	uint64_t spin_ns; /* smm_queue_set_spin */
 };
-
-/* A consumer about to sleep on an empty queue first watches it this long:
- * in a busy pipeline the next batch usually comes sooner than a futex
- * sleep and wake-up (two system calls and two context switches) take. */
-#define SPIN_NS 20000
 
 static uint64_t now_ns(void)
 {
@@ -32,10 +28,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* spin_for_items returns once q has items or SPIN_NS passed. */
+/* spin_for_items returns once q has items or its spin time passed. */
 static void spin_for_items(struct smm_queue *q)
 {
-	uint64_t end = now_ns() + SPIN_NS;
+	uint64_t end;
+
+	if (!q->spin_ns)
+		return;
+	end = now_ns() + q->spin_ns;
 
 	for (unsigned i = 1; __atomic_load_n(&q->queued, __ATOMIC_RELAXED) == 0; i++) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -45,6 +45,7 @@ static void spin_for_items(struct smm_queue *q)
 			return;
 	}
 }
+
 
 void smm_qlist_append(struct smm_qlist *l, struct smm_qnode *node)
 {
@@ -99,6 +100,11 @@ struct smm_queue *smm_queue_new(size_t capacity)
 	}
 	q->capacity = capacity;
 	return q;
+}
+
+void smm_queue_set_spin(struct smm_queue *q, uint64_t ns)
+{
+	q->spin_ns = ns;
 }
 
 void smm_queue_destroy(struct smm_queue *q)

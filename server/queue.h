@@ -33,6 +33,13 @@ struct smm_queue; /* opaque */
 struct smm_queue *smm_queue_new(size_t capacity);
 void smm_queue_destroy(struct smm_queue *q);
 
+/* smm_queue_set_spin makes a consumer about to sleep on an empty q watch
+ * it for ns nanoseconds first (0, the default: sleep at once). In a busy
+ * pipeline the next batch often comes sooner than a futex sleep and
+ * wake-up take, but the watching costs a CPU: worth it only when the
+ * consumer has one to itself. Call before q is shared. */
+void smm_queue_set_spin(struct smm_queue *q, uint64_t ns);
+
 /* smm_queue_push moves every node of *batch to q's tail in one step and
  * empties *batch. Returns 1 when q was empty before (the consumer may need
  * waking), 0 when not, or -1 when the batch would exceed the capacity

@@ -47,6 +47,10 @@ target_link_libraries(smm_core_fuzz PUBLIC smm_proto_fuzz)
 
 foreach(harness fuzz_request fuzz_exec fuzz_aofrec)
   add_executable(${harness} fuzz/${harness}.c)
+  if(harness STREQUAL "fuzz_request")
+    # The differential check: the scanner against the pre-scanner reference.
+    target_sources(${harness} PRIVATE fuzz/request_ref.c)
+  endif()
   target_compile_options(${harness} PRIVATE -fsanitize=fuzzer ${smm_fuzz_flags})
   target_link_options(${harness} PRIVATE -fsanitize=fuzzer ${smm_fuzz_flags})
   target_link_libraries(${harness} PRIVATE smm_core_fuzz smm_warnings)

@@ -90,7 +90,7 @@ class DescriptorExhaustion(unittest.TestCase):
             late = Conn(server.port)
             extra.append(late)
             self.assertEqual(late.call({"op": "ping"}), {"ok": True})
-            self.assertIn("accept:", server.log)
+            self.assertIsNotNone(server.wait_log("accept:"), server.log)
             a.close()
         finally:
             for c in extra:

@@ -173,6 +173,23 @@ class Ops(ServerTest):
         self.assertEqual((s["used"], s["blocks"], s["granted"]), (0, 0, 0))
         self.assertEqual(s["bad_requests"], 8)
 
+    def test_requests_must_be_rfc_8259_json(self):
+        # cJSON took these; the scanner (issue 12) follows RFC 8259.
+        c = self.connect()
+        bad = '{"ok":false,"error":"bad_json","message":"request is not valid JSON"}'
+        for line in ['{"op":"malloc","size":01}', '{"op":"malloc","size":1.}',
+                     '{"op":"ping","tag":[-.5]}', '{"op":"ping","x":00}',
+                     '{"op":\x01"ping"}', '{"op":"reset","token":"a\tb"}']:
+            c.send(line + "\n")
+            self.assertEqual(c.line(), bad, line)
+        # A fraction is no integer even where a double would round it to one.
+        c.send('{"op":"malloc","size":1.00000000000000001,"tag":1}\n')
+        self.assertEqual(c.line(), '{"ok":false,"error":"bad_request","message":'
+                         '"\\"size\\" must be an integer from 1 to 9007199254740991","tag":1}')
+        # What RFC 8259 allows still works: exponents, escaped names, a BOM.
+        c.send('\ufeff{"\\u006fp":"malloc","size":1.6e1,"tag":[1E+0,-0.5e-1]}\n')
+        self.assertEqual(json.loads(c.line())["size"], 16)
+
     def test_pipelined_100_in_one_write(self):
         c = self.connect()
         lines = []

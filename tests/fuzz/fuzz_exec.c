@@ -165,7 +165,8 @@ static size_t parse_config(const char *data, size_t size, struct smm_arena_confi
 		return 0;
 	nl = memchr(data, '\n', size);
 	len = nl ? (size_t)(nl - data) : size;
-	snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1),
+	/* The header's text is data[1..len): the '#' is not part of it. */
+	snprintf(line, sizeof line, "%.*s", (int)(len - 1 < sizeof line ? len - 1 : sizeof line - 1),
 		 data + 1);
 	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(tok, '=');

@@ -2,7 +2,10 @@
  * one request line for smm_request_parse; the result (request or error) is
  * formatted with smm_reply_format and must be one valid JSON object line,
  * and an accepted request must survive smm_request_format and a re-parse
- * unchanged. Any broken invariant calls abort(), which libFuzzer reports. */
+ * unchanged. Differential: the scanner must agree with the pre-scanner
+ * reference (request_ref.c) on every input, but for the differences
+ * request_ref.h allows. Any broken invariant calls abort(), which
+ * libFuzzer reports. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 
 #include "reply.h"
 #include "request.h"
+#include "request_ref.h"
 
 #define CHECK(cond)                                                                 \
 	do {                                                                        \
@@ -131,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smm_request req, again;
 	struct smm_reply err, ok = { 0 };
 	struct smm_buf out, line;
+	const char *diff;
 	char *copy;
 
 	/* An exact-size heap copy, so ASan sees any read past the line. */
@@ -140,6 +145,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&err, 0, sizeof err);
 	smm_buf_init(&out);
 	smm_buf_init(&line);
+	diff = smm_request_ref_diff(copy, size);
+	if (diff) {
+		fprintf(stderr, "scanner and reference disagree: %s\n", diff);
+		abort();
+	}
 	if (smm_request_parse(copy, size, &req, &err) < 0) {
 		CHECK(err.err > SMM_ERR_NONE && err.err < SMM_ERR_COUNT);
 		CHECK(memchr(err.message, '\0', sizeof err.message) && err.message[0]);

@@ -65,6 +65,18 @@ REQUEST = {
     "err_scope": b'{"op":"malloc","size":1,"scope":"session"}',
     "ttl_case": b'{"op":"malloc","size":1,"tTl_ms":0,"Length":3}',
     "err_key_and_token": b'{"op":"free","addr":0,"key":"0123456789abcdef","token":"t"}',
+    # The scanner's forms (issue 12): escaped names, surrogate pairs, nested
+    # unknown members, exact numbers, and what RFC 8259 refuses but cJSON took.
+    "escaped_names": b'{"\\u006fp":"fill","addr":1,"k\\u0065y":"\\u0030123456789abcdef","char":"\\/"}',
+    "surrogates": b'{"op":"reset","token":"\\ud83d\\ude00\\u20ac\\u00e9\\b\\f\\t"}',
+    "nested_unknown": b'{"x":{"a":[{},[],[[{"b":null}]],"]"]},"op":"ping","tag":[{"k":[true,false,-1.5e-3]}]}',
+    "exact_numbers": b'{"op":"dump","offset":1.6e1,"length":90071992547409910e-1,"blocks":false}',
+    "err_inexact": b'{"op":"dump","offset":1.00000000000000001}',
+    "err_inexact_long": b'{"op":"dump","length":911111111111071992.0003333333333333333333333333333333333333333e-3}',
+    "err_leading_zero": b'{"op":"malloc","size":01}',
+    "err_bare_point": b'{"op":"ping","tag":[1.,-.5]}',
+    "err_control_ws": b'{"op":\x01"ping"}',
+    "err_lone_surrogate": b'{"op":"ping","x":"\\udc00\\ud800"}',
 }
 
 

@@ -1,5 +1,6 @@
 /* test_queue.c — the request queue: FIFO order, batches, capacity, the
- * was-empty signal, and a producer/consumer pair across threads. */
+ * was-empty signal, and a producer/consumer pair across threads, with the
+ * consumer sleeping at once and with it watching the queue first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,13 +79,13 @@ static void *producer(void *arg)
 	return NULL;
 }
 
-static void test_threads(void **state)
+static void run_threads(uint64_t spin_ns)
 {
 	struct smm_queue *q = smm_queue_new(0);
 	pthread_t t;
 	int want = 0;
 
-	(void)state;
+	smm_queue_set_spin(q, spin_ns);
 	assert_int_equal(pthread_create(&t, NULL, producer, q), 0);
 	while (want < PRODUCED) {
 		struct smm_qlist out;
@@ -98,12 +99,25 @@ static void test_threads(void **state)
 	smm_queue_destroy(q);
 }
 
+static void test_threads(void **state)
+{
+	(void)state;
+	run_threads(0);
+}
+
+static void test_threads_spinning(void **state)
+{
+	(void)state;
+	run_threads(20000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_batches),
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_threads_spinning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
