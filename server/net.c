@@ -169,7 +169,7 @@ struct smm_net {
 static void check_drained(struct smm_net *net);
 static void submit(struct conn *c, struct smm_job *j);
 static void push_batch(struct smm_net *net);
-static int conn_take_input(struct conn *c);
+static int conn_take(struct conn *c, const char *p, size_t n);
 
 static uint64_t ms_since(const struct timespec *t0)
 {
@@ -377,7 +377,7 @@ static int conn_resume(struct conn *c, unsigned why)
 		return 0;
 	if (!c->eof)
 		start_reading(c);
-	return conn_take_input(c);
+	return conn_take(c, c->in.data, c->in.len);
 }
 
 /* conn_linger ends a connection at shutdown without losing replies:
@@ -457,18 +457,27 @@ static int format_reply(struct smm_net *net, struct smm_job *j, struct smm_buf *
 
 /* conn_write writes p[0..n) to c's socket; what the kernel does not take
  * is kept in c->out and written on EV_WRITE. Returns -1 when it closed c. */
-static int conn_write(struct conn *c, const char *p, size_t n)
+/* write_some writes what the kernel takes of p[0..n) to c's socket.
+ * Returns the bytes taken (0 when it takes none now), or -1 when the
+ * write failed and it closed c. */
+static ssize_t write_some(struct conn *c, const char *p, size_t n)
 {
 	ssize_t w = write(c->fd, p, n);
 
-	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu: write: %s",
-			      c->id, strerror(errno));
-		conn_close(c);
-		return -1;
-	}
+	if (w >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return w < 0 ? 0 : w;
+	smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu: write: %s", c->id,
+		      strerror(errno));
+	conn_close(c);
+	return -1;
+}
+
+static int conn_write(struct conn *c, const char *p, size_t n)
+{
+	ssize_t w = write_some(c, p, n);
+
 	if (w < 0)
-		w = 0;
+		return -1;
 	if ((size_t)w == n)
 		return 0;
 	smm_buf_add(&c->out, p + w, n - (size_t)w);
@@ -523,21 +532,17 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	ssize_t w;
 
+	(void)fd;
 	smm_port_awake(c->net->port);
 	if (what & EV_TIMEOUT) {
 		smm_counter_add(&c->net->idle_closed, 1);
 		conn_close(c);
 		return;
 	}
-	w = write(fd, c->out.data + c->out_sent, c->out.len - c->out_sent);
-	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		smm_log_write(c->net->cfg.log, SMM_LOG_DEBUG, "connection %llu: write: %s",
-			      c->id, strerror(errno));
-		conn_close(c);
+	w = write_some(c, c->out.data + c->out_sent, c->out.len - c->out_sent);
+	if (w < 0)
 		return;
-	}
-	if (w > 0)
-		c->out_sent += (size_t)w;
+	c->out_sent += (size_t)w;
 	if (c->out_sent < c->out.len)
 		return;
 	event_del(c->wev);
@@ -802,11 +807,12 @@ static int take_input(struct conn *c, const char *p, size_t n)
 	return c->eof ? take_last_line(c) : 0;
 }
 
-/* conn_take_input handles what c has buffered (after a pause) and queues
- * its replies for the end of the round. Returns -1 when it closed c. */
-static int conn_take_input(struct conn *c)
+/* conn_take handles the lines of p[0..n) (bytes just read, or c->in
+ * itself after a pause) and queues c's replies for the end of the round.
+ * Returns -1 when it closed c. */
+static int conn_take(struct conn *c, const char *p, size_t n)
 {
-	if (take_input(c, c->in.data, c->in.len) < 0) {
+	if (take_input(c, p, n) < 0) {
 		smm_log_write(c->net->cfg.log, SMM_LOG_WARN,
 			      "connection %llu: out of memory, closing", c->id);
 		conn_close(c);
@@ -847,7 +853,6 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	char *at;
 	ssize_t n;
-	int rc;
 
 	(void)fd;
 	smm_port_awake(c->net->port);
@@ -874,18 +879,11 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (at == c->net->rbuf) {
-		rc = take_input(c, at, (size_t)n);
+		conn_take(c, at, (size_t)n);
 	} else {
 		c->in.len += (size_t)n;
-		rc = take_input(c, c->in.data, c->in.len);
+		conn_take(c, c->in.data, c->in.len);
 	}
-	if (rc < 0) {
-		smm_log_write(c->net->cfg.log, SMM_LOG_WARN,
-			      "connection %llu: out of memory, closing", c->id);
-		conn_close(c);
-		return;
-	}
-	conn_touch(c);
 }
 
 static void reject(struct smm_net *net, evutil_socket_t fd)
