@@ -118,7 +118,7 @@ void smm_queue_destroy(struct smm_queue *q)
 
 int smm_queue_push(struct smm_queue *q, struct smm_qlist *batch)
 {
-	int was_empty;
+	int was_empty, wake;
 
 	if (batch->n == 0)
 		return 0;
@@ -135,11 +135,15 @@ int smm_queue_push(struct smm_queue *q, struct smm_qlist *batch)
 	q->items.tail = batch->tail;
 	q->items.n += batch->n;
 	__atomic_store_n(&q->queued, q->items.n, __ATOMIC_RELAXED);
-	if (q->waiting && !q->signalled) {
+	wake = q->waiting && !q->signalled;
+	if (wake)
 		q->signalled = 1;
-		pthread_cond_signal(&q->nonempty);
-	}
 	pthread_mutex_unlock(&q->lock);
+	/* Signalled after the unlock: a consumer woken while the lock is still
+	 * held runs, finds it taken and sleeps again on the mutex, which costs
+	 * two more context switches and a second futex wake-up. */
+	if (wake)
+		pthread_cond_signal(&q->nonempty);
 	*batch = (struct smm_qlist){ 0 };
 	return was_empty;
 }
