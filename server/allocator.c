@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@ struct smm_allocator {
 	struct smm_queue *requests;
 	struct smm_port *home;
 	struct smm_aof *aof;   /* NULL: no log */
+	int follow;            /* keep to home's loop's CPU (smm_allocator_start) */
+	int cpu;               /* the one CPU this thread may run on, -1: any */
 	uint64_t clock_offset; /* wall-clock minus monotonic ms, at start */
 };
 
@@ -184,6 +187,23 @@ static void hand_back(struct smm_allocator *al, struct smm_qlist *batch)
 		smm_port_hand_back(ports[i], &parts[i]);
 }
 
+/* follow_loop moves this thread to the CPU home's loop last ran on, when
+ * that is not where it may run already. */
+static void follow_loop(struct smm_allocator *al)
+{
+	int cpu = __atomic_load_n(&al->home->cpu, __ATOMIC_RELAXED);
+	cpu_set_t set;
+
+	if (cpu < 0 || cpu == al->cpu || cpu >= CPU_SETSIZE)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0)
+		al->cpu = cpu;
+	else
+		al->follow = 0; /* a cpuset that changed under us: run anywhere */
+}
+
 static void *allocator_main(void *arg)
 {
 	struct smm_allocator *al = arg;
@@ -195,6 +215,8 @@ static void *allocator_main(void *arg)
 		struct smm_qlist batch;
 		uint64_t now;
 		next_batch(al, &batch);
+		if (al->follow && batch.head)
+			follow_loop(al);
 		now = now_ms(al);
 		for (struct smm_qnode *n = batch.head; n; n = n->next) {
 			struct smm_job *job = smm_job_of(n);
@@ -216,7 +238,7 @@ static void *allocator_main(void *arg)
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
 					  struct smm_port *home, struct smm_aof *aof,
-					  char *err, size_t errlen)
+					  int follow_home, char *err, size_t errlen)
 {
 	struct smm_allocator *al = calloc(1, sizeof *al);
 	sigset_t all, old;
@@ -229,6 +251,8 @@ struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 	al->arena = arena;
 	al->requests = requests;
 	al->home = home;
+	al->follow = follow_home;
+	al->cpu = -1;
 	al->aof = aof;
 	al->clock_offset = clock_ms(CLOCK_REALTIME) - clock_ms(CLOCK_MONOTONIC);
 	/* Signals belong to the event loop: the thread starts with them blocked. */

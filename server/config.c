@@ -10,7 +10,7 @@
 #include "proto.h"
 
 enum kind { K_STR, K_PORT, K_BYTES, K_COUNT, K_SECONDS, K_POLICY, K_CHAR, K_POW2,
-	    K_LEVEL, K_FORMAT, K_MS, K_FSYNC };
+	    K_LEVEL, K_FORMAT, K_MS, K_FSYNC, K_CPU };
 
 struct setting {
 	const char *flag, *env, *meta, *help;
@@ -33,6 +33,7 @@ static const struct setting settings[] = {
 	{ "max-conns", "SMM_MAX_CONNS", "N", "most open connections; more get a busy error (default 1000)", K_COUNT, AT(max_conns) },
 	{ "queue-depth", "SMM_QUEUE_DEPTH", "N", "requests in flight before reading pauses (default 65536)", K_COUNT, AT(queue_depth) },
 	{ "io-threads", "SMM_IO_THREADS", "N", "event loops serving connections, each on its own thread, 1 to 64 (default 1)", K_COUNT, AT(io_threads) },
+	{ "allocator-cpu", "SMM_ALLOCATOR_CPU", "WHERE", "allocator thread's CPU: loop (the event loop's), any, or auto: loop with one loop and no CPU spare (default auto)", K_CPU, AT(allocator_cpu) },
 	{ "max-output", "SMM_MAX_OUTPUT", "BYTES", "unread reply bytes per connection before reading pauses (default 1M)", K_BYTES, AT(max_output) },
 	{ "idle-timeout", "SMM_IDLE_TIMEOUT", "SECONDS", "close connections idle this long, 0 never (default 0)", K_SECONDS, AT(idle_timeout) },
 	{ "default-ttl", "SMM_DEFAULT_TTL", "MS", "lease a malloc without ttl_ms gets, 0 none (default 0)", K_MS, AT(default_ttl) },
@@ -131,6 +132,13 @@ static int apply(struct smm_config *cfg, const struct setting *s, const char *v)
 		return smm_log_level_parse(v, &cfg->log_level);
 	case K_FSYNC:
 		return smm_aof_fsync_parse(v, &cfg->fsync);
+	case K_CPU:
+		if (!strcmp(v, "auto") || !strcmp(v, "loop") || !strcmp(v, "any")) {
+			cfg->allocator_cpu = !strcmp(v, "loop") ? SMM_CPU_LOOP
+					     : !strcmp(v, "any") ? SMM_CPU_ANY : SMM_CPU_AUTO;
+			return 0;
+		}
+		return -1;
 	case K_FORMAT:
 		if (strcmp(v, "text") && strcmp(v, "json"))
 			return -1;
@@ -233,6 +241,10 @@ int smm_config_parse(struct smm_config *cfg, int argc, char **argv, char *err, s
 	}
 	if (cfg->io_threads < 1 || cfg->io_threads > SMM_CONFIG_MAX_IO_THREADS) {
 		snprintf(err, errlen, "--io-threads must be from 1 to %d", SMM_CONFIG_MAX_IO_THREADS);
+		return -1;
+	}
+	if (cfg->allocator_cpu == SMM_CPU_LOOP && cfg->io_threads > 1) {
+		snprintf(err, errlen, "--allocator-cpu loop goes with --io-threads 1");
 		return -1;
 	}
 	if (cfg->max_ttl && cfg->default_ttl > cfg->max_ttl) {

@@ -16,6 +16,13 @@
  * can be handed back to (SMM_PORTS_MAX in job.h). */
 #define SMM_CONFIG_MAX_IO_THREADS 64
 
+/* --allocator-cpu: where the allocator thread may run. */
+enum smm_config_cpu {
+	SMM_CPU_AUTO, /* LOOP when no CPU is left for the allocator, else ANY */
+	SMM_CPU_LOOP, /* on the CPU of the (one) event loop, following it */
+	SMM_CPU_ANY,  /* wherever the scheduler puts it */
+};
+
 struct smm_config {
 	char host[256];
 	int port;
@@ -32,6 +39,7 @@ struct smm_config {
 	int fix;                       /* --fix: truncate a damaged log */
 	size_t max_line, max_conns, queue_depth, max_output;
 	size_t io_threads;             /* event loops, 1 .. SMM_CONFIG_MAX_IO_THREADS */
+	enum smm_config_cpu allocator_cpu;
 	uint64_t default_ttl, max_ttl; /* ms; 0: none */
 	int idle_timeout;
 	int drain_timeout;

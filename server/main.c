@@ -2,6 +2,7 @@
  * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
 #include <errno.h>
 #include <event2/event.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,19 +97,50 @@ static int log_unhealthy(void *arg, char *why, size_t whylen)
 	return -1;
 }
 
-/* The allocator thread watches an empty request queue this long before
- * it sleeps, when it has a CPU to itself: more CPUs online than the event
- * loops plus itself. With fewer (two CPUs and one loop: this project's
- * test machines) the watching only takes time from a loop or a client on
- * the same machine; vs-redis measured pair P=1 at 0.83 of Redis with it
- * and 1.01-1.03 without (bench/README.md). */
+/* Where the allocator thread runs. It has a CPU to itself when the
+ * server may use more CPUs than its event loops plus one; then it watches
+ * an empty request queue ALLOCATOR_SPIN_NS before it sleeps, as the next
+ * batch often comes sooner than a futex sleep and wake-up take. With no
+ * CPU to spare (two CPUs and one loop: this project's test machines) the
+ * watching only takes time from a loop or a client, and a wake-up on the
+ * other CPU preempts whatever runs there, often another process, which
+ * costs an address-space switch; so by default (--allocator-cpu auto) the
+ * thread then keeps to the loop's CPU, where it runs while the loop waits
+ * for its answers anyway. vs-redis's pair P=1 cell, bench/README.md:
+ * 0.83 of Redis with the watching, 1.07 without, 1.10 (and the batch p99
+ * from 1.07 to 0.91 of Redis's) keeping to the loop's CPU. */
 #define ALLOCATOR_SPIN_NS 20000
 
-static size_t online_cpus(void)
+/* usable_cpus counts the CPUs this process may run on: its affinity mask
+ * (taskset, a container's cpuset), not every CPU online. */
+static size_t usable_cpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n;
 
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (size_t)n : 1;
+}
+
+/* place_allocator settles --allocator-cpu auto and whether the allocator
+ * thread watches the queue; returns 1 when it keeps to the loop's CPU. */
+static int place_allocator(struct server *s)
+{
+	size_t cpus = usable_cpus();
+	int spare = cpus > s->cfg.io_threads + 1;
+	int follow = s->cfg.allocator_cpu == SMM_CPU_LOOP ||
+		     (s->cfg.allocator_cpu == SMM_CPU_AUTO && !spare && s->cfg.io_threads == 1);
+
+	if (spare && !follow)
+		smm_queue_set_spin(s->requests, ALLOCATOR_SPIN_NS);
+	smm_log_write(&s->log, SMM_LOG_DEBUG,
+		      "allocator thread: %s (%zu usable CPUs, %zu event loops)",
+		      follow ? "on the event loop's CPU"
+			     : spare ? "any CPU, watching the queue" : "any CPU",
+		      cpus, s->cfg.io_threads);
+	return follow;
 }
 
 /* open_http starts the HTTP side port, when --http-port asks for one, on
@@ -158,9 +190,8 @@ static int start(struct server *s, char *err, size_t errlen)
 	/* No capacity: the event loop bounds the jobs in flight by
 	 * --queue-depth, so a push never fails and nothing needs retrying. */
 	s->requests = smm_queue_new(0);
-	if (s->requests && online_cpus() > s->cfg.io_threads + 1)
-		smm_queue_set_spin(s->requests, ALLOCATOR_SPIN_NS);
 	s->home.replies = smm_queue_new(0);
+	s->home.cpu = -1;
 	s->home.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->base = event_base_new();
 	if (!s->requests || !s->home.replies || s->home.notify_fd < 0 || !s->base) {
@@ -176,7 +207,8 @@ static int start(struct server *s, char *err, size_t errlen)
 	}
 	if (open_listener(s, err, errlen) < 0 || open_http(s, err, errlen) < 0)
 		return -1;
-	s->allocator = smm_allocator_start(s->arena, s->requests, &s->home, s->aof, err, errlen);
+	s->allocator = smm_allocator_start(s->arena, s->requests, &s->home, s->aof,
+					   place_allocator(s), err, errlen);
 	return s->allocator ? 0 : -1;
 }
 

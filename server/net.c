@@ -1257,6 +1257,7 @@ int smm_net_run(struct smm_net *net)
 		if (rc == 1 || event_base_got_exit(net->base) || event_base_got_break(net->base))
 			return 0;
 		net->now_ns = 0;
+		smm_port_note_cpu(net->port);
 		before_sleep(net);
 		net->now_ns = 0;
 	}

@@ -9,6 +9,7 @@
 #include "port.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -46,4 +47,13 @@ void smm_port_awake(struct smm_port *p)
 {
 	if (__atomic_load_n(&p->sleeping, __ATOMIC_RELAXED))
 		__atomic_store_n(&p->sleeping, 0, __ATOMIC_RELAXED);
+}
+
+void smm_port_note_cpu(struct smm_port *p)
+{
+	int cpu = sched_getcpu();
+
+	/* Stored only on a change: the allocator reads this line per batch. */
+	if (cpu >= 0 && cpu != __atomic_load_n(&p->cpu, __ATOMIC_RELAXED))
+		__atomic_store_n(&p->cpu, cpu, __ATOMIC_RELAXED);
 }

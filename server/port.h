@@ -14,6 +14,7 @@ struct smm_port {
 	struct smm_queue *replies; /* answered jobs, for the loop to take */
 	int notify_fd;             /* eventfd in the loop's event_base */
 	int sleeping;              /* atomic: the loop may be blocked waiting */
+	int cpu;                   /* atomic: the CPU of the loop's last round, -1 before */
 };
 
 /* smm_port_hand_back moves every job of *batch to p's queue and empties
@@ -34,5 +35,11 @@ int smm_port_sleep(struct smm_port *p);
 /* smm_port_awake tells the allocator that p's loop runs again and will
  * look at its queue before it next sleeps. p's loop thread only. */
 void smm_port_awake(struct smm_port *p);
+
+/* smm_port_note_cpu records the CPU p's loop runs on now, for an
+ * allocator thread that keeps to that CPU (smm_allocator_start). Cheap
+ * enough for every round: sched_getcpu reads it from memory. p's loop
+ * thread only. */
+void smm_port_note_cpu(struct smm_port *p);
 
 #endif

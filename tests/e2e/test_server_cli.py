@@ -18,7 +18,7 @@ class Cli(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         for flag in ("--host", "--port", "--memory", "--policy", "--filler", "--align",
                      "--admin-token-file", "--max-line", "--max-conns", "--queue-depth",
-                     "--io-threads", "--max-output", "--idle-timeout", "--log-level", "--log-format",
+                     "--io-threads", "--allocator-cpu", "--max-output", "--idle-timeout", "--log-level", "--log-format",
                      "--version"):
             self.assertIn(flag, p.stdout)
         self.assertIn("SMM_MEMORY", p.stdout)
@@ -49,6 +49,9 @@ class Cli(unittest.TestCase):
             (["--queue-depth", "0"], "--queue-depth must be at least 1"),
             (["--io-threads", "0"], "--io-threads must be from 1 to 64"),
             (["--io-threads", "65"], "--io-threads must be from 1 to 64"),
+            (["--allocator-cpu", "mine"], "--allocator-cpu: invalid value 'mine'"),
+            (["--allocator-cpu", "loop", "--io-threads", "2"],
+             "--allocator-cpu loop goes with --io-threads 1"),
             (["stray"], "unexpected argument 'stray'"),
         ]
         for args, text in cases:

@@ -1,7 +1,8 @@
 /* test_port.c — the reply hand-back: the eventfd is written only while
  * the loop says it sleeps, at most once per sleep, and never a reply is
  * left behind while the loop blocks (a loop and an allocator thread
- * racing through thousands of rounds). */
+ * racing through thousands of rounds); and the loop's CPU is recorded for
+ * an allocator thread that follows it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -17,7 +19,7 @@
 
 static struct smm_port port_new(void)
 {
-	struct smm_port p = { smm_queue_new(0), eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 0 };
+	struct smm_port p = { smm_queue_new(0), eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 0, -1 };
 
 	assert_non_null(p.replies);
 	assert_true(p.notify_fd >= 0);
@@ -145,6 +147,31 @@ static void test_no_lost_wakeup(void **state)
 	port_free(&p);
 }
 
+/* The test thread is pinned to each CPU it may use in turn, so where it
+ * runs is known when note_cpu looks. */
+static void test_note_cpu_records_where_the_loop_runs(void **state)
+{
+	struct smm_port p = port_new();
+	cpu_set_t mine, one;
+	int seen = 0;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE && seen < 4; cpu++) {
+		if (!CPU_ISSET(cpu, &mine))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+		smm_port_note_cpu(&p);
+		assert_int_equal(p.cpu, cpu);
+		seen++;
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof mine, &mine), 0);
+	assert_true(seen >= 1);
+	port_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_sleep_refused_with_replies_waiting),
 		cmocka_unit_test(test_poke_always_writes),
 		cmocka_unit_test(test_no_lost_wakeup),
+		cmocka_unit_test(test_note_cpu_records_where_the_loop_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
