@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "aofrec.h"
+#include "cpus.h"
 #include "exec.h"
 #include "job.h"
 
@@ -23,7 +23,9 @@ struct smm_allocator {
 	struct smm_port *home;
 	struct smm_aof *aof;   /* NULL: no log */
 	int follow;            /* keep to home's loop's CPU (smm_allocator_start) */
-	int cpu;               /* the one CPU this thread may run on, -1: any */
+	struct smm_cpus start_cpus; /* this thread's CPUs before any move */
+	int cpu;               /* the one CPU it is pinned to, -1: none */
+	int refused;           /* the CPU a move to was refused, -1: none */
 	uint64_t clock_offset; /* wall-clock minus monotonic ms, at start */
 };
 
@@ -187,21 +189,26 @@ static void hand_back(struct smm_allocator *al, struct smm_qlist *batch)
 		smm_port_hand_back(ports[i], &parts[i]);
 }
 
-/* follow_loop moves this thread to the CPU home's loop last ran on, when
- * that is not where it may run already. */
+/* follow_loop keeps this thread on the CPU home's loop last ran on. It
+ * moves when the loop has moved, or when its pin was lost (taskset -a, a
+ * cpuset rewritten). A refused move (a cpuset that no longer holds that
+ * CPU) puts it back on every CPU it started with, and is not tried again
+ * until the loop is seen on another CPU. */
 static void follow_loop(struct smm_allocator *al)
 {
 	int cpu = __atomic_load_n(&al->home->cpu, __ATOMIC_RELAXED);
-	cpu_set_t set;
 
-	if (cpu < 0 || cpu == al->cpu || cpu >= CPU_SETSIZE)
+	if (cpu < 0 || cpu == al->refused || (cpu == al->cpu && sched_getcpu() == cpu))
 		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0)
+	if (smm_cpus_pin(cpu) == 0) {
 		al->cpu = cpu;
-	else
-		al->follow = 0; /* a cpuset that changed under us: run anywhere */
+		al->refused = -1;
+		return;
+	}
+	al->refused = cpu;
+	if (al->cpu >= 0)
+		smm_cpus_restore(&al->start_cpus); /* if this fails too, stay put */
+	al->cpu = -1;
 }
 
 static void *allocator_main(void *arg)
@@ -210,6 +217,10 @@ static void *allocator_main(void *arg)
 	int stop = 0;
 
 	pthread_setname_np(pthread_self(), "smm-allocator"); /* for top -H and bench/server.py */
+	/* Without its starting CPUs it could not be put back after a refused
+	 * move: then it does not move at all. */
+	if (al->follow && smm_cpus_save(&al->start_cpus) < 0)
+		al->follow = 0;
 
 	while (!stop) {
 		struct smm_qlist batch;
@@ -232,6 +243,7 @@ static void *allocator_main(void *arg)
 			continue;
 		hand_back(al, &batch);
 	}
+	smm_cpus_free(&al->start_cpus);
 	return NULL;
 }
 
@@ -253,6 +265,7 @@ struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 	al->home = home;
 	al->follow = follow_home;
 	al->cpu = -1;
+	al->refused = -1;
 	al->aof = aof;
 	al->clock_offset = clock_ms(CLOCK_REALTIME) - clock_ms(CLOCK_MONOTONIC);
 	/* Signals belong to the event loop: the thread starts with them blocked. */

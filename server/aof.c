@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "exec.h"
 
 struct smm_aof {
@@ -57,6 +58,7 @@ struct smm_aof {
 	uint64_t rewrites;
 	struct rewrite *rw;         /* NULL: none under way */
 	struct rewrite *retired;    /* a finished one whose thread is still to join */
+	struct smm_cpus cpus;       /* the server's CPUs at open, for the threads */
 };
 
 /* A rewrite under way. */
@@ -403,16 +405,24 @@ static void *syncer_main(void *arg)
 }
 
 /* start_thread starts fn with every signal blocked: signals belong to
- * the event loop. Returns pthread_create's status. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+ * the event loop. It runs on the CPUs the server had when the log was
+ * opened, not on the one its starter may be pinned to (the allocator
+ * thread, --allocator-cpu). Returns pthread_create's status. */
+static int start_thread(struct smm_aof *aof, pthread_t *t, void *(*fn)(void *), void *arg)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
-	int rc;
+	int rc = pthread_attr_init(&attr);
 
+	if (rc != 0)
+		return rc;
+	rc = smm_cpus_attr(&attr, &aof->cpus);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, fn, arg);
+	if (rc == 0)
+		rc = pthread_create(t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	return rc;
 }
 
@@ -428,7 +438,7 @@ static int start_syncer(struct smm_aof *aof, char *err, size_t errlen)
 	pthread_condattr_destroy(&ca);
 	if (aof->mode != SMM_AOF_EVERYSEC)
 		return 0;
-	rc = start_thread(&aof->syncer, syncer_main, aof);
+	rc = start_thread(aof, &aof->syncer, syncer_main, aof);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start the log's sync thread: %s", strerror(rc));
 		return -1;
@@ -624,7 +634,7 @@ int smm_aof_compact(struct smm_aof *aof, const struct smm_arena *a, char *err, s
 		free_rewrite(rw);
 		return -1;
 	}
-	if (start_thread(&rw->thread, rewrite_main, rw) != 0) {
+	if (start_thread(aof, &rw->thread, rewrite_main, rw) != 0) {
 		snprintf(err, errlen, "cannot start the rewrite's thread");
 		unlink(rw->tmp);
 		free_rewrite(rw);
@@ -837,12 +847,14 @@ struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode, uint64_t
 	aof->mode = mode;
 	aof->log = log;
 	aof->rewrite_min = rewrite_min;
+	smm_cpus_save(&aof->cpus); /* none saved: threads inherit their starter's */
 	if (open_and_load(aof, path, a, ac, err, errlen) < 0 ||
 	    start_syncer(aof, err, errlen) < 0) {
 		if (aof->fd >= 0)
 			close(aof->fd);
 		free(aof->buf);
 		free(aof->path);
+		smm_cpus_free(&aof->cpus);
 		free(aof);
 		return NULL;
 	}
@@ -878,6 +890,7 @@ void smm_aof_close(struct smm_aof *aof)
 	close(aof->fd);
 	free(aof->buf);
 	free(aof->path);
+	smm_cpus_free(&aof->cpus);
 	free(aof);
 }
 

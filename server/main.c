@@ -2,7 +2,6 @@
  * the allocator thread and the event loop, run until SIGINT/SIGTERM. */
 #include <errno.h>
 #include <event2/event.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "aof.h"
 #include "arena.h"
 #include "config.h"
+#include "cpus.h"
 #include "http.h"
 #include "job.h"
 #include "log.h"
@@ -112,35 +112,38 @@ static int log_unhealthy(void *arg, char *why, size_t whylen)
 #define ALLOCATOR_SPIN_NS 20000
 
 /* usable_cpus counts the CPUs this process may run on: its affinity mask
- * (taskset, a container's cpuset), not every CPU online. */
+ * (taskset, a container's cpuset), not every CPU online. Read once, at
+ * start. */
 static size_t usable_cpus(void)
 {
-	cpu_set_t set;
-	long n;
+	struct smm_cpus mine = { 0 };
+	size_t n;
+	long online;
 
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return (size_t)CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (size_t)n : 1;
+	if (smm_cpus_save(&mine) == 0 && (n = smm_cpus_count(&mine)) > 0) {
+		smm_cpus_free(&mine);
+		return n;
+	}
+	online = sysconf(_SC_NPROCESSORS_ONLN);
+	return online > 0 ? (size_t)online : 1;
 }
 
 /* place_allocator settles --allocator-cpu auto and whether the allocator
- * thread watches the queue; returns 1 when it keeps to the loop's CPU. */
-static int place_allocator(struct server *s)
+ * thread watches the queue, before any loop shares the queue or the port;
+ * returns how to say so in the log. */
+static const char *place_allocator(struct server *s, size_t cpus)
 {
-	size_t cpus = usable_cpus();
 	int spare = cpus > s->cfg.io_threads + 1;
-	int follow = s->cfg.allocator_cpu == SMM_CPU_LOOP ||
-		     (s->cfg.allocator_cpu == SMM_CPU_AUTO && !spare && s->cfg.io_threads == 1);
 
-	if (spare && !follow)
-		smm_queue_set_spin(s->requests, ALLOCATOR_SPIN_NS);
-	smm_log_write(&s->log, SMM_LOG_DEBUG,
-		      "allocator thread: %s (%zu usable CPUs, %zu event loops)",
-		      follow ? "on the event loop's CPU"
-			     : spare ? "any CPU, watching the queue" : "any CPU",
-		      cpus, s->cfg.io_threads);
-	return follow;
+	s->home.followed = s->cfg.allocator_cpu == SMM_CPU_LOOP ||
+			   (s->cfg.allocator_cpu == SMM_CPU_AUTO && !spare &&
+			    s->cfg.io_threads == 1);
+	if (s->home.followed)
+		return "on the event loop's CPU";
+	if (!spare)
+		return "any CPU";
+	smm_queue_set_spin(s->requests, ALLOCATOR_SPIN_NS);
+	return "any CPU, watching the queue";
 }
 
 /* open_http starts the HTTP side port, when --http-port asks for one, on
@@ -173,6 +176,8 @@ static int open_http(struct server *s, char *err, size_t errlen)
 static int start(struct server *s, char *err, size_t errlen)
 {
 	struct smm_arena_config ac = { s->cfg.memory, s->cfg.align, s->cfg.filler, s->cfg.policy };
+	const char *placement;
+	size_t cpus;
 
 	s->has_token = smm_token_load(s->cfg.admin_token_file, s->token, &s->token_len, err,
 				      errlen);
@@ -198,6 +203,8 @@ static int start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up: %s", strerror(errno));
 		return -1;
 	}
+	cpus = usable_cpus();
+	placement = place_allocator(s, cpus);
 	s->sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	s->sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
 	if (!s->sigterm || !s->sigint || evsignal_add(s->sigterm, NULL) < 0 ||
@@ -207,8 +214,12 @@ static int start(struct server *s, char *err, size_t errlen)
 	}
 	if (open_listener(s, err, errlen) < 0 || open_http(s, err, errlen) < 0)
 		return -1;
+	/* After the listening line, which scripts wait for first. */
+	smm_log_write(&s->log, SMM_LOG_DEBUG,
+		      "allocator thread: %s (%zu usable CPUs, %zu event loops)", placement, cpus,
+		      s->cfg.io_threads);
 	s->allocator = smm_allocator_start(s->arena, s->requests, &s->home, s->aof,
-					   place_allocator(s), err, errlen);
+					   s->home.followed, err, errlen);
 	return s->allocator ? 0 : -1;
 }
 

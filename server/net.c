@@ -1217,6 +1217,7 @@ static struct smm_net *loop_new(struct group *g, unsigned index, struct event_ba
 	net->requests = requests;
 	net->port = home;
 	net->own_port.notify_fd = -1;
+	net->own_port.cpu = -1;
 	LIST_INIT(&net->conns);
 	LIST_INIT(&net->touched);
 	TAILQ_INIT(&net->queue_paused);

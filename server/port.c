@@ -51,8 +51,11 @@ void smm_port_awake(struct smm_port *p)
 
 void smm_port_note_cpu(struct smm_port *p)
 {
-	int cpu = sched_getcpu();
+	int cpu;
 
+	if (!p->followed)
+		return;
+	cpu = sched_getcpu();
 	/* Stored only on a change: the allocator reads this line per batch. */
 	if (cpu >= 0 && cpu != __atomic_load_n(&p->cpu, __ATOMIC_RELAXED))
 		__atomic_store_n(&p->cpu, cpu, __ATOMIC_RELAXED);

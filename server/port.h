@@ -14,6 +14,7 @@ struct smm_port {
 	struct smm_queue *replies; /* answered jobs, for the loop to take */
 	int notify_fd;             /* eventfd in the loop's event_base */
 	int sleeping;              /* atomic: the loop may be blocked waiting */
+	int followed;              /* an allocator keeps to this loop's CPU: set before the loop runs */
 	int cpu;                   /* atomic: the CPU of the loop's last round, -1 before */
 };
 
@@ -36,9 +37,10 @@ int smm_port_sleep(struct smm_port *p);
  * look at its queue before it next sleeps. p's loop thread only. */
 void smm_port_awake(struct smm_port *p);
 
-/* smm_port_note_cpu records the CPU p's loop runs on now, for an
- * allocator thread that keeps to that CPU (smm_allocator_start). Cheap
- * enough for every round: sched_getcpu reads it from memory. p's loop
+/* smm_port_note_cpu records the CPU p's loop runs on now, when p is
+ * followed by an allocator thread that keeps to that CPU
+ * (smm_allocator_start); else it does nothing. Cheap enough for every
+ * round: glibc's sched_getcpu reads the CPU from memory (rseq). p's loop
  * thread only. */
 void smm_port_note_cpu(struct smm_port *p);
 

@@ -29,7 +29,9 @@ struct smm_queue; /* opaque */
 
 /* smm_queue_new returns an empty queue holding at most capacity nodes
  * (0: no bound), or NULL when memory ran out. Release with smm_queue_destroy,
- * which frees only the queue, never the nodes. */
+ * which frees only the queue, never the nodes, and only once every thread
+ * that pushes to it has returned from its last push (a push wakes the
+ * consumer after it has let go of the queue's lock). */
 struct smm_queue *smm_queue_new(size_t capacity);
 void smm_queue_destroy(struct smm_queue *q);
 

@@ -7,6 +7,7 @@ the allocator). The debug log names the choice. When the kernel refuses the
 move, the thread runs anywhere and the server serves on.
 """
 import os
+import tempfile
 import unittest
 
 from harness import Server
@@ -88,7 +89,7 @@ class Placement(unittest.TestCase):
 
     def test_auto_keeps_to_the_loop_when_no_cpu_is_spare(self):
         cpu = min(os.sched_getaffinity(0))
-        server, _ = self.start(cpus={cpu})
+        server, _ = self.start("--allocator-cpu", "auto", cpus={cpu})
         alloc, _ = self.threads(server)
         self.assertEqual(allowed(server.proc.pid, alloc), {cpu})
         self.assertEqual(self.choice(server), ("on the event loop's CPU", 1, 1))
@@ -97,7 +98,7 @@ class Placement(unittest.TestCase):
         # Two usable CPUs and one loop: none spare. With more, the
         # allocator gets one of its own and watches the queue.
         mine = os.sched_getaffinity(0)
-        server, _ = self.start()
+        server, _ = self.start("--allocator-cpu", "auto")
         alloc, _ = self.threads(server)
         where, cpus, _ = self.choice(server)
         self.assertEqual(cpus, len(mine))
@@ -109,22 +110,53 @@ class Placement(unittest.TestCase):
             self.assertEqual(allowed(server.proc.pid, alloc), mine)
 
     def test_auto_with_several_loops_leaves_the_allocator_free(self):
-        server, _ = self.start("--io-threads", "2")
+        server, _ = self.start("--allocator-cpu", "auto", "--io-threads", "2")
         alloc, _ = self.threads(server)
         self.assertEqual(allowed(server.proc.pid, alloc), os.sched_getaffinity(0))
         self.assertEqual(self.choice(server)[2], 2)
         self.assertNotEqual(self.choice(server)[0], "on the event loop's CPU")
 
-    def test_a_refused_move_leaves_the_allocator_free_and_serving(self):
+    def refusing(self, allow):
+        """A server in loop mode whose single-CPU pins the shim refuses
+        after allow of them; and the file the shim counts them in."""
         if not SHIM:
             self.skipTest("no affinity shim built (sanitizer build)")
-        server, c = self.start("--allocator-cpu", "loop", env={"LD_PRELOAD": SHIM})
-        alloc, _ = self.threads(server)
+        fd, calls = tempfile.mkstemp(prefix="smm-affinity-")
+        os.close(fd)
+        self.addCleanup(os.unlink, calls)
+        server, c = self.start("--allocator-cpu", "loop", env={
+            "LD_PRELOAD": SHIM, "SMM_AFFINITY_ALLOW": str(allow), "SMM_AFFINITY_CALLS": calls})
+        return server, c, calls
+
+    def test_a_refused_move_leaves_the_allocator_free_and_serving(self):
+        server, c, calls = self.refusing(0)
+        alloc, loop = self.threads(server)
+        self.assertEqual(self.choice(server)[0], "on the event loop's CPU")
+        os.sched_setaffinity(loop, {min(os.sched_getaffinity(0))})  # keep the loop still
+        self.assertTrue(c.call({"op": "malloc", "size": 8})["ok"])
+        asked = os.path.getsize(calls)
+        self.assertGreaterEqual(asked, 1)
         for _ in range(20):
             r = c.call({"op": "malloc", "size": 8})
             self.assertTrue(r["ok"], r)
             self.assertTrue(c.call({"op": "free", "addr": r["addr"], "key": r["key"]})["ok"])
         self.assertEqual(allowed(server.proc.pid, alloc), os.sched_getaffinity(0))
+        # Not asked again while the loop stayed on the refused CPU.
+        self.assertEqual(os.path.getsize(calls), asked)
+
+    def test_a_move_refused_after_a_pin_puts_the_allocator_back(self):
+        mine = sorted(os.sched_getaffinity(0))
+        if len(mine) < 2:
+            self.skipTest("one CPU: nowhere to move the loop")
+        server, c, calls = self.refusing(1)  # start's malloc used the one pin allowed
+        alloc, loop = self.threads(server)
+        pinned = allowed(server.proc.pid, alloc)
+        self.assertEqual(len(pinned), 1)
+        other = next(cpu for cpu in mine if cpu not in pinned)
+        os.sched_setaffinity(loop, {other})  # the shim refuses the pin that follows
+        self.assertTrue(c.call({"op": "malloc", "size": 8})["ok"])
+        self.assertEqual(allowed(server.proc.pid, alloc), set(mine))
+        self.assertEqual(os.path.getsize(calls), 2)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@
 
 static struct smm_port port_new(void)
 {
-	struct smm_port p = { smm_queue_new(0), eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 0, -1 };
+	struct smm_port p = { .replies = smm_queue_new(0),
+			      .notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+			      .cpu = -1 };
 
 	assert_non_null(p.replies);
 	assert_true(p.notify_fd >= 0);
@@ -156,6 +158,9 @@ static void test_note_cpu_records_where_the_loop_runs(void **state)
 	int seen = 0;
 
 	(void)state;
+	smm_port_note_cpu(&p); /* not followed: nothing recorded */
+	assert_int_equal(p.cpu, -1);
+	p.followed = 1;
 	assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
 	for (int cpu = 0; cpu < CPU_SETSIZE && seen < 4; cpu++) {
 		if (!CPU_ISSET(cpu, &mine))

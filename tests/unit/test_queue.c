@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "queue.h"
 
@@ -111,6 +112,40 @@ static void test_threads_spinning(void **state)
 	run_threads(20000);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* The allocator's wait: pop_until with deadlines of 0-1 ms, so timeouts
+ * race the producer's pushes (and its signals, sent after the unlock)
+ * thousands of times. Every item must still arrive, in order, and an
+ * empty return must only come once the deadline has passed. */
+static void test_threads_with_deadlines(void **state)
+{
+	struct smm_queue *q = smm_queue_new(0);
+	pthread_t t;
+	int want = 0;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, producer, q), 0);
+	while (want < PRODUCED) {
+		struct smm_qlist out;
+		struct smm_qnode *n;
+		uint64_t deadline = now_ms() + (uint64_t)(want % 2);
+		smm_queue_pop_until(q, deadline, &out);
+		if (out.n == 0)
+			assert_true(now_ms() >= deadline);
+		while ((n = smm_qlist_shift(&out)))
+			assert_int_equal(((struct item *)n)->value, want++);
+	}
+	pthread_join(t, NULL);
+	smm_queue_destroy(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_threads_spinning),
+		cmocka_unit_test(test_threads_with_deadlines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
