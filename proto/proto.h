@@ -147,7 +147,7 @@ struct smm_cell {
 	X(granted) X(denied) X(requests) X(connections) X(queue_depth) X(uptime_ms) \
 	X(bad_requests) X(too_large) X(rejected_connections) X(output_paused) \
 	X(idle_closed) X(accept_paused) X(leases) X(expired) X(released_on_close) \
-	X(aof_size) X(aof_rewrites) X(aof_last_fsync_ms_ago) X(aof_errors)
+	X(aof_size) X(aof_rewrites) X(aof_last_fsync_ms_ago) X(aof_errors) X(allocator_moves)
 
 /* Counters reported by stats, plus the policy's name. */
 struct smm_stats {

@@ -122,6 +122,9 @@ static void format_counters(const struct smm_stats *s, struct smm_buf *out)
 		{ "smm_idle_closed_total", "Connections closed by --idle-timeout.", s->idle_closed },
 		{ "smm_accept_paused_total", "Times accepting paused (out of descriptors).",
 		  s->accept_paused },
+		{ "smm_allocator_moves_total",
+		  "Times the allocator thread moved to the event loop's CPU (--allocator-cpu).",
+		  s->allocator_moves },
 	};
 	uint64_t valid = 0;
 
