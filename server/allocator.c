@@ -22,8 +22,8 @@ struct smm_allocator {
 	struct smm_queue *requests;
 	struct smm_port *home;
 	struct smm_aof *aof;   /* NULL: no log */
-	int follow;            /* keep to home's loop's CPU (smm_allocator_start) */
-	struct smm_cpus start_cpus; /* this thread's CPUs before any move */
+	const struct smm_cpus *cpus; /* the server's CPUs, for after a refused move */
+	int follow;            /* home->followed, unless there are no cpus to go back to */
 	int cpu;               /* the one CPU it is pinned to, -1: none */
 	int refused;           /* the CPU a move to was refused, -1: none */
 	uint64_t moves;        /* moves made (stats' allocator_moves) */
@@ -138,14 +138,13 @@ static void run(struct smm_allocator *al, struct smm_job *job, uint64_t now)
 		return;
 	}
 	smm_exec_run(al->arena, &job->req, now, &job->rep);
-	if (job->req.op == SMM_OP_STATS)
+	if (job->req.op == SMM_OP_STATS) {
 		job->rep.stats.allocator_moves = al->moves;
-	if (!al->aof)
-		return;
-	if (job->req.op == SMM_OP_STATS)
-		smm_aof_stats(al->aof, &job->rep.stats);
-	else if (smm_aofrec_of_request(&job->req, &job->rep, now, &r))
+		if (al->aof)
+			smm_aof_stats(al->aof, &job->rep.stats);
+	} else if (al->aof && smm_aofrec_of_request(&job->req, &job->rep, now, &r)) {
 		smm_aof_add(al->aof, &r);
+	}
 }
 
 /* commit writes the batch's records before its replies go out; when that
@@ -217,7 +216,7 @@ static void follow_loop(struct smm_allocator *al)
 	}
 	al->refused = cpu;
 	if (al->cpu >= 0)
-		smm_cpus_restore(&al->start_cpus); /* if this fails too, stay put */
+		smm_cpus_restore(al->cpus); /* if this fails too, stay put */
 	al->cpu = -1;
 }
 
@@ -227,10 +226,6 @@ static void *allocator_main(void *arg)
 	int stop = 0;
 
 	pthread_setname_np(pthread_self(), "smm-allocator"); /* for top -H and bench/server.py */
-	/* Without its starting CPUs it could not be put back after a refused
-	 * move: then it does not move at all. */
-	if (al->follow && smm_cpus_save(&al->start_cpus) < 0)
-		al->follow = 0;
 
 	while (!stop) {
 		struct smm_qlist batch;
@@ -253,14 +248,13 @@ static void *allocator_main(void *arg)
 			continue;
 		hand_back(al, &batch);
 	}
-	smm_cpus_free(&al->start_cpus);
 	return NULL;
 }
 
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
 					  struct smm_port *home, struct smm_aof *aof,
-					  int follow_home, char *err, size_t errlen)
+					  const struct smm_cpus *cpus, char *err, size_t errlen)
 {
 	struct smm_allocator *al = calloc(1, sizeof *al);
 	sigset_t all, old;
@@ -273,7 +267,10 @@ struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 	al->arena = arena;
 	al->requests = requests;
 	al->home = home;
-	al->follow = follow_home;
+	al->cpus = cpus;
+	/* Without the server's CPUs it could not be put back after a refused
+	 * move: then it does not move at all. */
+	al->follow = home->followed && cpus->set;
 	al->cpu = -1;
 	al->refused = -1;
 	al->aof = aof;

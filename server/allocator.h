@@ -9,6 +9,7 @@
 
 #include "aof.h"
 #include "arena.h"
+#include "cpus.h"
 #include "port.h"
 #include "queue.h"
 
@@ -23,17 +24,18 @@ struct smm_allocator; /* opaque */
  * records committed before its replies are pushed; while the log cannot be
  * written, changes get `unavailable`. The arena's clock is wall-clock
  * milliseconds (as the log's lease ends are).
- * With follow_home set the thread keeps to the CPU home's loop last ran on
- * (smm_port_note_cpu), moving there before each batch it takes when the
- * loop has moved: for a machine with no CPU to spare for it, where a
- * wake-up elsewhere would preempt another process (bench/README.md). If
- * the move is refused it stops trying and runs anywhere.
- * Returns the handle, or NULL with a reason in err. arena, requests, home
- * and aof stay the caller's and must outlive the thread. */
+ * When home->followed is set the thread keeps to the CPU home's loop last
+ * ran on (smm_port_note_cpu), moving there before each batch it takes when
+ * the loop has moved: for a machine with no CPU to spare for it, where a
+ * wake-up elsewhere would preempt another process (bench/README.md). A
+ * refused move puts it back on cpus, the server's CPUs (without them, it
+ * does not move at all), until the loop is seen on another CPU.
+ * Returns the handle, or NULL with a reason in err. arena, requests, home,
+ * aof and cpus stay the caller's and must outlive the thread. */
 struct smm_allocator *smm_allocator_start(struct smm_arena *arena,
 					  struct smm_queue *requests,
 					  struct smm_port *home, struct smm_aof *aof,
-					  int follow_home, char *err, size_t errlen);
+					  const struct smm_cpus *cpus, char *err, size_t errlen);
 
 /* smm_allocator_join waits for the thread to end (after a stop job was
  * queued) and frees the handle. */

@@ -58,7 +58,7 @@ struct smm_aof {
 	uint64_t rewrites;
 	struct rewrite *rw;         /* NULL: none under way */
 	struct rewrite *retired;    /* a finished one whose thread is still to join */
-	struct smm_cpus cpus;       /* the server's CPUs at open, for the threads */
+	const struct smm_cpus *cpus; /* where the threads run (smm_aof_open) */
 };
 
 /* A rewrite under way. */
@@ -416,7 +416,7 @@ static int start_thread(struct smm_aof *aof, pthread_t *t, void *(*fn)(void *), 
 
 	if (rc != 0)
 		return rc;
-	rc = smm_cpus_attr(&attr, &aof->cpus);
+	rc = smm_cpus_attr(&attr, aof->cpus);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (rc == 0)
@@ -835,7 +835,8 @@ out:
 
 struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode, uint64_t rewrite_min,
 			     struct smm_arena *a, const struct smm_arena_config *ac,
-			     const struct smm_log *log, char *err, size_t errlen)
+			     const struct smm_cpus *cpus, const struct smm_log *log, char *err,
+			     size_t errlen)
 {
 	struct smm_aof *aof = calloc(1, sizeof *aof);
 
@@ -847,14 +848,13 @@ struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode, uint64_t
 	aof->mode = mode;
 	aof->log = log;
 	aof->rewrite_min = rewrite_min;
-	smm_cpus_save(&aof->cpus); /* none saved: threads inherit their starter's */
+	aof->cpus = cpus;
 	if (open_and_load(aof, path, a, ac, err, errlen) < 0 ||
 	    start_syncer(aof, err, errlen) < 0) {
 		if (aof->fd >= 0)
 			close(aof->fd);
 		free(aof->buf);
 		free(aof->path);
-		smm_cpus_free(&aof->cpus);
 		free(aof);
 		return NULL;
 	}
@@ -890,7 +890,6 @@ void smm_aof_close(struct smm_aof *aof)
 	close(aof->fd);
 	free(aof->buf);
 	free(aof->path);
-	smm_cpus_free(&aof->cpus);
 	free(aof);
 }
 

@@ -25,6 +25,7 @@
 
 #include "aofrec.h"
 #include "arena.h"
+#include "cpus.h"
 #include "log.h"
 
 enum smm_aof_fsync { SMM_AOF_ALWAYS, SMM_AOF_EVERYSEC, SMM_AOF_NO };
@@ -44,12 +45,15 @@ int smm_aof_fsync_parse(const char *name, enum smm_aof_fsync *mode);
  * rewrite (or its size at open).
  * Returns the log, or NULL with a reason naming the file and the offset
  * in err when the file cannot be used: a bad checksum or an impossible
- * record, or a log written for another arena. a, ac and log stay the
- * caller's and must outlive the log. Main thread, before the allocator
- * thread starts. */
+ * record, or a log written for another arena. The log's threads run on
+ * cpus, the server's CPUs (when empty: on their starter's), not on the
+ * one CPU the allocator thread that starts a rewrite may keep to. a, ac,
+ * log and cpus stay the caller's and must outlive the log. Main thread,
+ * before the allocator thread starts. */
 struct smm_aof *smm_aof_open(const char *path, enum smm_aof_fsync mode, uint64_t rewrite_min,
 			     struct smm_arena *a, const struct smm_arena_config *ac,
-			     const struct smm_log *log, char *err, size_t errlen);
+			     const struct smm_cpus *cpus, const struct smm_log *log, char *err,
+			     size_t errlen);
 
 /* smm_aof_close writes what is pending, syncs, stops the fsync thread,
  * abandons a rewrite under way (removing its file) and frees the log (NULL

@@ -37,6 +37,7 @@ struct server {
 	struct smm_aof *aof;
 	struct smm_queue *requests;
 	struct smm_port home;      /* the main loop's: its replies and eventfd */
+	struct smm_cpus cpus;      /* the CPUs the server may use, read at start */
 	struct event_base *base;
 	struct smm_net *net;
 	struct smm_http *http;
@@ -111,19 +112,16 @@ static int log_unhealthy(void *arg, char *why, size_t whylen)
  * from 1.07 to 0.91 of Redis's) keeping to the loop's CPU. */
 #define ALLOCATOR_SPIN_NS 20000
 
-/* usable_cpus counts the CPUs this process may run on: its affinity mask
- * (taskset, a container's cpuset), not every CPU online. Read once, at
- * start. */
-static size_t usable_cpus(void)
+/* usable_cpus counts the CPUs this process may use: its affinity mask
+ * (taskset, a container's cpuset, read into s->cpus at start), not every
+ * CPU online. */
+static size_t usable_cpus(const struct server *s)
 {
-	struct smm_cpus mine = { 0 };
-	size_t n;
+	size_t n = smm_cpus_count(&s->cpus);
 	long online;
 
-	if (smm_cpus_save(&mine) == 0 && (n = smm_cpus_count(&mine)) > 0) {
-		smm_cpus_free(&mine);
+	if (n > 0)
 		return n;
-	}
 	online = sysconf(_SC_NPROCESSORS_ONLN);
 	return online > 0 ? (size_t)online : 1;
 }
@@ -179,6 +177,9 @@ static int start(struct server *s, char *err, size_t errlen)
 	const char *placement;
 	size_t cpus;
 
+	/* Before any thread starts or pins itself: where the threads the
+	 * server starts later may run. Unread, they run where their starter may. */
+	smm_cpus_save(&s->cpus);
 	s->has_token = smm_token_load(s->cfg.admin_token_file, s->token, &s->token_len, err,
 				      errlen);
 	if (s->has_token < 0)
@@ -190,7 +191,7 @@ static int start(struct server *s, char *err, size_t errlen)
 	 * state that is still being rebuilt. */
 	if (s->cfg.aof[0] && !(s->aof = smm_aof_open(s->cfg.aof, s->cfg.fsync,
 						      s->cfg.aof_rewrite_min, s->arena, &ac,
-						      &s->log, err, errlen)))
+						      &s->cpus, &s->log, err, errlen)))
 		return -1;
 	/* No capacity: the event loop bounds the jobs in flight by
 	 * --queue-depth, so a push never fails and nothing needs retrying. */
@@ -203,7 +204,7 @@ static int start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up: %s", strerror(errno));
 		return -1;
 	}
-	cpus = usable_cpus();
+	cpus = usable_cpus(s);
 	placement = place_allocator(s, cpus);
 	s->sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	s->sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
@@ -218,8 +219,8 @@ static int start(struct server *s, char *err, size_t errlen)
 	smm_log_write(&s->log, SMM_LOG_DEBUG,
 		      "allocator thread: %s (%zu usable CPUs, %zu event loops)", placement, cpus,
 		      s->cfg.io_threads);
-	s->allocator = smm_allocator_start(s->arena, s->requests, &s->home, s->aof,
-					   s->home.followed, err, errlen);
+	s->allocator = smm_allocator_start(s->arena, s->requests, &s->home, s->aof, &s->cpus,
+					   err, errlen);
 	return s->allocator ? 0 : -1;
 }
 
@@ -264,6 +265,7 @@ static void cleanup(struct server *s)
 	smm_queue_destroy(s->home.replies);
 	smm_aof_close(s->aof);
 	smm_arena_destroy(s->arena);
+	smm_cpus_free(&s->cpus);
 }
 
 int main(int argc, char **argv)
