@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "allocator.h"
@@ -196,11 +195,7 @@ static int start(struct server *s, char *err, size_t errlen)
 	/* No capacity: the event loop bounds the jobs in flight by
 	 * --queue-depth, so a push never fails and nothing needs retrying. */
 	s->requests = smm_queue_new(0);
-	s->home.replies = smm_queue_new(0);
-	s->home.cpu = -1;
-	s->home.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	s->base = event_base_new();
-	if (!s->requests || !s->home.replies || s->home.notify_fd < 0 || !s->base) {
+	if (!s->requests || smm_port_open(&s->home) < 0 || !(s->base = event_base_new())) {
 		snprintf(err, errlen, "cannot set up: %s", strerror(errno));
 		return -1;
 	}
@@ -259,10 +254,8 @@ static void cleanup(struct server *s)
 		event_free(s->sigint);
 	if (s->base)
 		event_base_free(s->base);
-	if (s->home.notify_fd >= 0)
-		close(s->home.notify_fd);
 	smm_queue_destroy(s->requests);
-	smm_queue_destroy(s->home.replies);
+	smm_port_close(&s->home);
 	smm_aof_close(s->aof);
 	smm_arena_destroy(s->arena);
 	smm_cpus_free(&s->cpus);

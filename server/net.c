@@ -60,7 +60,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -1191,10 +1190,8 @@ static void loop_free(struct smm_net *net)
 	if (net->index > 0) {
 		if (net->base)
 			event_base_free(net->base);
-		smm_queue_destroy(net->own_port.replies);
+		smm_port_close(&net->own_port);
 		smm_queue_destroy(net->inbox);
-		if (net->own_port.notify_fd >= 0)
-			close(net->own_port.notify_fd);
 	}
 	free(net);
 }
@@ -1217,15 +1214,13 @@ static struct smm_net *loop_new(struct group *g, unsigned index, struct event_ba
 	net->requests = requests;
 	net->port = home;
 	net->own_port.notify_fd = -1;
-	net->own_port.cpu = -1;
 	LIST_INIT(&net->conns);
 	LIST_INIT(&net->touched);
 	TAILQ_INIT(&net->queue_paused);
 	clock_gettime(CLOCK_MONOTONIC, &net->started);
 	if (index > 0) {
 		base = event_base_new();
-		net->own_port.replies = smm_queue_new(0);
-		net->own_port.notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		smm_port_open(&net->own_port); /* checked below with the rest */
 		net->inbox = smm_queue_new(0);
 		net->port = net->job_port = &net->own_port;
 	}

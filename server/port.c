@@ -11,7 +11,26 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
+
+int smm_port_open(struct smm_port *p)
+{
+	*p = (struct smm_port){ .replies = smm_queue_new(0), .notify_fd = -1, .cpu = -1 };
+	if (!p->replies)
+		return -1;
+	p->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return p->notify_fd >= 0 ? 0 : -1;
+}
+
+void smm_port_close(struct smm_port *p)
+{
+	smm_queue_destroy(p->replies);
+	if (p->notify_fd >= 0)
+		close(p->notify_fd);
+	p->replies = NULL;
+	p->notify_fd = -1;
+}
 
 void smm_port_poke(const struct smm_port *p)
 {

@@ -18,6 +18,15 @@ struct smm_port {
 	int cpu;                   /* atomic: the CPU of the loop's last round, -1 before */
 };
 
+/* smm_port_open makes p's replies queue and eventfd, with p not followed
+ * and its loop's CPU not yet known. Returns 0, or -1 with errno set (what
+ * was made stays, for smm_port_close). */
+int smm_port_open(struct smm_port *p);
+
+/* smm_port_close frees what smm_port_open made, and is safe on a port it
+ * only partly made or one whose notify_fd is -1 and replies NULL. */
+void smm_port_close(struct smm_port *p);
+
 /* smm_port_hand_back moves every job of *batch to p's queue and empties
  * *batch; when p's loop said it sleeps, wakes it (once). Any thread; the
  * allocator thread in practice. */

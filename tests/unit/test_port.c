@@ -12,26 +12,22 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "port.h"
 
 static struct smm_port port_new(void)
 {
-	struct smm_port p = { .replies = smm_queue_new(0),
-			      .notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
-			      .cpu = -1 };
+	struct smm_port p;
 
-	assert_non_null(p.replies);
-	assert_true(p.notify_fd >= 0);
+	assert_int_equal(smm_port_open(&p), 0);
+	assert_int_equal(p.cpu, -1);
 	return p;
 }
 
 static void port_free(struct smm_port *p)
 {
-	smm_queue_destroy(p->replies);
-	close(p->notify_fd);
+	smm_port_close(p);
 }
 
 /* pokes returns how many eventfd writes are pending, and clears them. */
