@@ -151,13 +151,14 @@ static int owe(struct smm_client *c, enum smm_op op, uint64_t cookie)
 }
 
 /* trace_request shows the request line just queued at out.data[at..],
- * but never an admin token: a trace goes to terminals and logs. */
+ * but never an admin token, whichever request carries one (reset,
+ * compact, the operator's free): a trace goes to terminals and logs. */
 static void trace_request(struct smm_client *c, const struct smm_request *req, size_t at)
 {
 	struct smm_request hidden;
 	struct smm_buf line = { 0 };
 
-	if (req->op != SMM_OP_RESET && req->op != SMM_OP_COMPACT) {
+	if (req->token_len == 0) {
 		c->trace(c->trace_arg, '>', c->out.data + at, c->out.len - at - 1);
 		return;
 	}

@@ -257,6 +257,13 @@ class Verbose(ServerTest):
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.splitlines()[0], '[main] > {"op":"reset","token":"(hidden)"}')
         self.assertNotIn("nope", p.stderr)
+        # The operator's free carries the token too.
+        p = client("free", "--addr", "0", "--verbose", port=self.server.port,
+                   env={"SMM_ADMIN_TOKEN": TOKEN})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(traces(p.stderr)[0],
+                         ("main", ">", {"op": "free", "addr": 0, "token": "(hidden)"}))
+        self.assertNotIn(TOKEN, p.stderr)
 
 
 class LostServer(unittest.TestCase):
