@@ -43,27 +43,6 @@ static uint64_t align_up(uint64_t x, uint64_t align)
 	return (x + align - 1) & ~(align - 1);
 }
 
-static int bump_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
-{
-	uint64_t start = align_up(p->top, p->align);
-
-	if (start < p->top || start > p->size || size > p->size - start)
-		return -1;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct entry *s = realloc(p->stack, cap * sizeof *s);
-		if (!s)
-			return -1;
-		p->stack = s;
-		p->cap = cap;
-	}
-	p->stack[p->n++] = (struct entry){ start, start + size, 1 };
-	p->top = start + size;
-	*addr = start;
-	*granted = size;
-	return 0;
-}
-
 /* reserve makes room for n more entries. Returns -1 when memory ran out. */
 static int reserve(struct smm_policy *p, size_t n)
 {
@@ -78,6 +57,21 @@ static int reserve(struct smm_policy *p, size_t n)
 		return -1;
 	p->stack = s;
 	p->cap = cap;
+	return 0;
+}
+
+static int bump_alloc(struct smm_policy *p, uint64_t size, uint64_t *addr, uint64_t *granted)
+{
+	uint64_t start = align_up(p->top, p->align);
+
+	if (start < p->top || start > p->size || size > p->size - start)
+		return -1;
+	if (reserve(p, 1) < 0)
+		return -1;
+	p->stack[p->n++] = (struct entry){ start, start + size, 1 };
+	p->top = start + size;
+	*addr = start;
+	*granted = size;
 	return 0;
 }
 
