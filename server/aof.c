@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cpus.h"
 #include "exec.h"
 
@@ -78,9 +79,8 @@ struct rewrite {
 	int old_fd;                 /* under lock: the replaced log for the thread
 				       to close, -1 none, -2 not decided yet */
 	int copied;                 /* allocator thread: the copy is made */
-	uint8_t *tail;              /* records since the copy: allocator thread */
-	size_t tail_len, tail_cap;
-	int tail_oom;
+	struct smm_buf tail;        /* records since the copy: allocator thread;
+				       oom abandons the rewrite at its end */
 	uint64_t copy_us;           /* how long the copy stopped the allocator */
 };
 
@@ -295,14 +295,8 @@ int smm_aof_add(struct smm_aof *aof, const struct smm_aofrec *r)
 		return -1;
 	}
 	n = smm_aofrec_encode(r, aof->buf + aof->len);
-	if (rw && rw->copied && !rw->tail_oom) {
-		if (grow(&rw->tail, rw->tail_len, &rw->tail_cap, n) < 0) {
-			rw->tail_oom = 1; /* the rewrite is abandoned at its end */
-		} else {
-			memcpy(rw->tail + rw->tail_len, aof->buf + aof->len, n);
-			rw->tail_len += n;
-		}
-	}
+	if (rw && rw->copied)
+		smm_buf_add(&rw->tail, aof->buf + aof->len, n);
 	aof->len += n;
 	return 0;
 }
@@ -447,9 +441,11 @@ static int start_syncer(struct smm_aof *aof, char *err, size_t errlen)
 	return 0;
 }
 
-/* write_fully writes p[0..n) to fd. Returns -1 with errno set. */
-static int write_fully(int fd, const uint8_t *p, size_t n)
+/* write_fully writes the n bytes at buf to fd. Returns -1 with errno set. */
+static int write_fully(int fd, const void *buf, size_t n)
 {
+	const uint8_t *p = buf;
+
 	while (n > 0) {
 		ssize_t k = write(fd, p, n);
 		if (k < 0 && errno == EINTR)
@@ -567,7 +563,7 @@ static void free_rewrite(struct rewrite *rw)
 	if (rw->fd >= 0)
 		close(rw->fd);
 	free(rw->blocks);
-	free(rw->tail);
+	smm_buf_free(&rw->tail);
 	free(rw->tmp);
 	free(rw);
 }
@@ -651,11 +647,11 @@ static int switch_to(struct smm_aof *aof, struct rewrite *rw, int *old)
 {
 	struct stat st;
 
-	if (rw->tail_oom) {
+	if (rw->tail.oom) {
 		snprintf(rw->why, sizeof rw->why, "out of memory for the changes made meanwhile");
 		return -1;
 	}
-	if (write_fully(rw->fd, rw->tail, rw->tail_len) < 0 ||
+	if (write_fully(rw->fd, rw->tail.data, rw->tail.len) < 0 ||
 	    (aof->mode == SMM_AOF_ALWAYS && fdatasync(rw->fd) < 0) || fstat(rw->fd, &st) < 0 ||
 	    (*old = dup(aof->fd)) < 0 || rename(rw->tmp, aof->path) < 0) {
 		snprintf(rw->why, sizeof rw->why, "cannot finish %s: %s", rw->tmp, strerror(errno));
