@@ -98,6 +98,20 @@ static void describe(const struct smm_block *b, struct smm_block_info *out)
 	*out = (struct smm_block_info){ .addr = b->addr, .size = b->size, .id = b->id };
 }
 
+/* record files b, just placed by the policy, and counts it granted; when
+ * it cannot be filed the policy takes the space back. Returns 0 or -1. */
+static int record(struct smm_arena *a, const struct smm_block *b, struct smm_block_info *out)
+{
+	if (smm_blocks_insert(a->blocks, b) < 0) {
+		a->ops->release(a->policy, b->addr, b->size);
+		return -1;
+	}
+	a->used += b->size;
+	a->granted++;
+	describe(b, out);
+	return 0;
+}
+
 enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
 			     struct smm_block_info *out, uint64_t *key)
 {
@@ -105,15 +119,8 @@ enum smm_err smm_arena_alloc(struct smm_arena *a, int64_t id, uint64_t size,
 
 	if (smm_keys_next(&a->keys, &b.key) < 0)
 		goto denied;
-	if (a->ops->alloc(a->policy, size, &b.addr, &b.size) < 0)
+	if (a->ops->alloc(a->policy, size, &b.addr, &b.size) < 0 || record(a, &b, out) < 0)
 		goto denied;
-	if (smm_blocks_insert(a->blocks, &b) < 0) {
-		a->ops->release(a->policy, b.addr, b.size);
-		goto denied;
-	}
-	a->used += b.size;
-	a->granted++;
-	describe(&b, out);
 	*key = b.key;
 	return SMM_ERR_NONE;
 denied:
@@ -139,14 +146,7 @@ int smm_arena_claim(struct smm_arena *a, uint64_t addr, uint64_t size, int64_t i
 	smm_blocks_range(a->blocks, addr, UINT64_MAX, first_start_cb, &hole);
 	if (hole < addr || a->ops->claim(a->policy, addr, size, hole, &b.size) < 0)
 		return -1;
-	if (smm_blocks_insert(a->blocks, &b) < 0) {
-		a->ops->release(a->policy, b.addr, b.size);
-		return -1;
-	}
-	a->used += b.size;
-	a->granted++;
-	describe(&b, out);
-	return 0;
+	return record(a, &b, out);
 }
 
 struct snap {
