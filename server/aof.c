@@ -621,7 +621,8 @@ int smm_aof_compact(struct smm_aof *aof, const struct smm_arena *a, char *err, s
 	pthread_cond_init(&rw->wake, NULL);
 	rw->old_fd = -2;
 	/* Room for the blocks that may come before the copy is made. */
-	rw->cap = live_blocks(a) + live_blocks(a) / 8 + 1024;
+	rw->cap = live_blocks(a);
+	rw->cap += rw->cap / 8 + 1024;
 	sprintf(rw->tmp, "%s.rewrite", aof->path);
 	rw->config = aof->config;
 	rw->fd = open(rw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
